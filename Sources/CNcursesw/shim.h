@@ -1,0 +1,20 @@
+#define NCURSES_WIDECHAR 1   /* required, else no cchar_t / mvadd_wch / get_wch */
+#include <wchar.h>
+#include <locale.h>
+#include <langinfo.h>
+#include <curses.h>
+
+/* C globals and macros Swift cannot read under strict concurrency, as getters. */
+static inline WINDOW *ncw_stdscr(void) { return stdscr; }
+static inline int ncw_colors(void) { return COLORS; }
+static inline int ncw_color_pairs(void) { return COLOR_PAIRS; }
+static inline int ncw_lines(void) { return LINES; }
+static inline int ncw_cols(void) { return COLS; }
+static inline attr_t ncw_a_bold(void) { return A_BOLD; }
+static inline attr_t ncw_a_reverse(void) { return A_REVERSE; }
+static inline attr_t ncw_a_underline(void) { return A_UNDERLINE; }
+static inline attr_t ncw_a_dim(void) { return A_DIM; }
+static inline int ncw_setcell(cchar_t *c, wchar_t ch, attr_t a, int pair) {
+    wchar_t s[2] = { ch, 0 };  /* pair via opts, so pairs > 32767 work */
+    return setcchar(c, s, a, (short)(pair > 0x7fff ? 0 : pair), &pair);
+}

@@ -1,0 +1,2 @@
+// GliaTUI: terminal layer, panes, themes.
+import GliaCore

@@ -1,0 +1,3 @@
+// GliaTraining: training actor, run store, recipes.
+import GliaCore
+import GliaData
