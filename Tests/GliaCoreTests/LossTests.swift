@@ -146,4 +146,13 @@ final class LossTests: XCTestCase {
             XCTAssertEqual(value, expected, accuracy: 1e-6 * abs(expected) + 1e-7, key)
         }
     }
+
+    func testCrossEntropyMatchesParityFixture() throws {
+        guard let dir = Fixtures.parity else { throw XCTSkip(Fixtures.skipMessage("GLIA_FIXTURES")) }
+        let file = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("resnet.safetensors"))
+        let labels = try file.tensor(named: "input.labels").scalars.map { Int($0) }
+        let r = try SoftmaxCrossEntropy().evaluate(logits: file.tensor(named: "train.logits"), labels: labels)
+        let expected = try file.tensor(named: "loss.ce").scalars[0]
+        XCTAssertEqual(r.value, expected, accuracy: 2e-6 * abs(expected))
+    }
 }
