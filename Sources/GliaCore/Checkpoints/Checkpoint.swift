@@ -74,6 +74,7 @@ public struct CheckpointError: Error, Equatable, CustomStringConvertible, Locali
     /// What does not fit.
     public var problem: CheckpointProblem
 
+    /// An error about the checkpoint at `path`.
     public init(path: String, problem: CheckpointProblem) {
         self.path = path
         self.problem = problem
