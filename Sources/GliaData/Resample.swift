@@ -57,69 +57,79 @@ public enum Resample {
     }
 
     /// Bilinear warp of an HWC buffer: out(dx, dy) = interpolated src at map(dx, dy).
+    ///
+    /// Fixed point throughout (this is the augmentation's hot loop): source positions in 16.16,
+    /// weights in 8 bits per axis, so the four weights sum to 65536 and
+    /// out = (sum of w * tap + 32768) >> 16 stays within 0...255 without clamping.
     public static func warpBilinear(_ src: [UInt8], width sw: Int, height sh: Int, channels: Int,
                                     into dst: inout [UInt8], width dw: Int, height dh: Int, map m: AffineMap) {
         precondition(src.count == sw * sh * channels && dst.count == dw * dh * channels)
+        let stepX = Int((m.a * 65536).rounded()), stepY = Int((m.c * 65536).rounded())
         src.withUnsafeBufferPointer { s in
             dst.withUnsafeMutableBufferPointer { o in
-                var tap = [Float](repeating: 0, count: channels)
                 for dy in 0..<dh {
-                    var fx = m.b * Float(dy) + m.tx
-                    var fy = m.d * Float(dy) + m.ty
-                    for dx in 0..<dw {
-                        let base = (dy * dw + dx) * channels
-                        defer { fx += m.a; fy += m.c }
-                        if fx <= -1 || fy <= -1 || fx >= Float(sw) || fy >= Float(sh) {
-                            for k in 0..<channels { o[base + k] = 0 }
-                            continue
-                        }
-                        let x0f = fx.rounded(.down), y0f = fy.rounded(.down)
-                        let wx = fx - x0f, wy = fy - y0f
-                        let x0 = Int(x0f), y0 = Int(y0f)
-                        let w00 = (1 - wx) * (1 - wy), w10 = wx * (1 - wy), w01 = (1 - wx) * wy, w11 = wx * wy
+                    var fx = Int(((m.b * Float(dy) + m.tx) * 65536).rounded())
+                    var fy = Int(((m.d * Float(dy) + m.ty) * 65536).rounded())
+                    var base = dy * dw * channels
+                    for _ in 0..<dw {
+                        let x0 = fx >> 16, y0 = fy >> 16
+                        let wx = (fx >> 8) & 255, wy = (fy >> 8) & 255
+                        let w00 = (256 - wx) * (256 - wy), w10 = wx * (256 - wy)
+                        let w01 = (256 - wx) * wy, w11 = wx * wy
                         if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
                             let p = (y0 * sw + x0) * channels, q = p + sw * channels
                             for k in 0..<channels {
-                                let v = w00 * Float(s[p + k]) + w10 * Float(s[p + channels + k])
-                                    + w01 * Float(s[q + k]) + w11 * Float(s[q + channels + k])
-                                o[base + k] = UInt8(v + 0.5)
+                                let v = w00 &* Int(s[p + k]) &+ w10 &* Int(s[p + channels + k])
+                                    &+ w01 &* Int(s[q + k]) &+ w11 &* Int(s[q + channels + k])
+                                o[base + k] = UInt8(truncatingIfNeeded: (v &+ 32768) >> 16)
                             }
+                        } else if x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh {
+                            for k in 0..<channels { o[base + k] = 0 }
                         } else {
-                            for k in 0..<channels { tap[k] = 0 }
-                            for (ox, oy, w) in [(0, 0, w00), (1, 0, w10), (0, 1, w01), (1, 1, w11)] {
-                                let x = x0 + ox, y = y0 + oy
-                                guard x >= 0, y >= 0, x < sw, y < sh else { continue }
-                                let p = (y * sw + x) * channels
-                                for k in 0..<channels { tap[k] += w * Float(s[p + k]) }
+                            // On the border: taps outside the source read as 0.
+                            for k in 0..<channels {
+                                var v = 0
+                                for corner in 0..<4 {
+                                    let x = x0 + (corner & 1), y = y0 + (corner >> 1)
+                                    guard x >= 0, y >= 0, x < sw, y < sh else { continue }
+                                    let w = corner == 0 ? w00 : corner == 1 ? w10 : corner == 2 ? w01 : w11
+                                    v += w * Int(s[(y * sw + x) * channels + k])
+                                }
+                                o[base + k] = UInt8(truncatingIfNeeded: (v + 32768) >> 16)
                             }
-                            for k in 0..<channels { o[base + k] = UInt8(min(255, tap[k] + 0.5)) }
                         }
+                        fx &+= stepX
+                        fy &+= stepY
+                        base += channels
                     }
                 }
             }
         }
     }
 
-    /// Nearest-neighbour warp of an HWC buffer (masks: keeps values exactly).
+    /// Nearest-neighbour warp of an HWC buffer (masks: keeps values exactly). 16.16 fixed point.
     public static func warpNearest(_ src: [UInt8], width sw: Int, height sh: Int, channels: Int,
                                    into dst: inout [UInt8], width dw: Int, height dh: Int, map m: AffineMap) {
         precondition(src.count == sw * sh * channels && dst.count == dw * dh * channels)
+        let stepX = Int((m.a * 65536).rounded()), stepY = Int((m.c * 65536).rounded())
         src.withUnsafeBufferPointer { s in
             dst.withUnsafeMutableBufferPointer { o in
                 for dy in 0..<dh {
-                    var fx = m.b * Float(dy) + m.tx
-                    var fy = m.d * Float(dy) + m.ty
-                    for dx in 0..<dw {
-                        let x = Int((fx + 0.5).rounded(.down)), y = Int((fy + 0.5).rounded(.down))
-                        let base = (dy * dw + dx) * channels
+                    // +0.5 so that the shift rounds to the nearest centre.
+                    var fx = Int(((m.b * Float(dy) + m.tx + 0.5) * 65536).rounded())
+                    var fy = Int(((m.d * Float(dy) + m.ty + 0.5) * 65536).rounded())
+                    var base = dy * dw * channels
+                    for _ in 0..<dw {
+                        let x = fx >> 16, y = fy >> 16
                         if x >= 0 && y >= 0 && x < sw && y < sh {
                             let p = (y * sw + x) * channels
                             for k in 0..<channels { o[base + k] = s[p + k] }
                         } else {
                             for k in 0..<channels { o[base + k] = 0 }
                         }
-                        fx += m.a
-                        fy += m.c
+                        fx &+= stepX
+                        fy &+= stepY
+                        base += channels
                     }
                 }
             }
