@@ -3,8 +3,9 @@
 // Coordinates are pixel centres: pixel (x, y) covers [x, x+1) x [y, y+1) and its centre is
 // (x + 0.5, y + 0.5). A warp is given as the inverse map, destination centre -> source centre:
 //   sx = a * dx + b * dy + tx,   sy = c * dx + d * dy + ty
-// (in centre coordinates minus 0.5, i.e. integer values at pixel centres). Source samples outside
-// the image read as 0, the black background of an MRI slice.
+// (in centre coordinates minus 0.5, i.e. integer values at pixel centres). Source positions more
+// than a pixel outside the image read as 0 (the black background of an MRI slice); closer ones
+// take the nearest edge pixel.
 
 /// The inverse map of an affine warp (destination pixel -> source position), see the file header.
 public struct AffineMap: Sendable, Equatable {
@@ -86,12 +87,13 @@ public enum Resample {
                         } else if x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh {
                             for k in 0..<channels { o[base + k] = 0 }
                         } else {
-                            // On the border: taps outside the source read as 0.
+                            // Within a pixel of the border: taps are clamped to the edge, so a
+                            // resize keeps its edge values.
                             for k in 0..<channels {
                                 var v = 0
                                 for corner in 0..<4 {
-                                    let x = x0 + (corner & 1), y = y0 + (corner >> 1)
-                                    guard x >= 0, y >= 0, x < sw, y < sh else { continue }
+                                    let x = min(sw - 1, max(0, x0 + (corner & 1)))
+                                    let y = min(sh - 1, max(0, y0 + (corner >> 1)))
                                     let w = corner == 0 ? w00 : corner == 1 ? w10 : corner == 2 ? w01 : w11
                                     v += w * Int(s[(y * sw + x) * channels + k])
                                 }
