@@ -23,7 +23,7 @@ public final class LoaderEpoch: Sendable {
     /// Number of batches in the whole epoch.
     public var batchCount: Int { state.plan.count }
 
-    func next() throws -> Batch? { try state.next() }
+    public func next() throws -> Batch? { try state.next() }
 
     /// Stops the workers after the batches they are building; later `next()` calls return nil.
     public func cancel() { state.cancel() }
