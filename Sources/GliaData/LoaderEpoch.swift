@@ -3,6 +3,7 @@
 // Workers claim batch numbers in increasing order, never more than `prefetch` ahead of the batch the
 // consumer waits for, and store finished batches by number; `next()` blocks until the next number
 // is ready. All shared state sits behind one NSCondition.
+import Dispatch
 import Foundation
 
 /// The batches of one epoch, in order. Call `next()` until it returns nil; `cancel()` (or releasing
@@ -24,6 +25,14 @@ public final class LoaderEpoch: Sendable {
     public var batchCount: Int { state.plan.count }
 
     public func next() throws -> Batch? { try state.next() }
+
+    /// `next()` for async callers (a training actor): the wait happens on a Dispatch thread, not on
+    /// the caller's executor.
+    public func nextAsync() async throws -> Batch? {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.next() }) }
+        }
+    }
 
     /// Stops the workers after the batches they are building; later `next()` calls return nil.
     public func cancel() { state.cancel() }
