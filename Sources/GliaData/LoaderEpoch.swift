@@ -24,6 +24,8 @@ public final class LoaderEpoch: Sendable {
     /// Number of batches in the whole epoch.
     public var batchCount: Int { state.plan.count }
 
+    /// The next batch in order, waiting for it if needed; nil after the last one (or once
+    /// cancelled). Throws the decode error of a batch whose slices could not be read.
     public func next() throws -> Batch? { try state.next() }
 
     /// `next()` for async callers (a training actor): the wait happens on a Dispatch thread, not on
