@@ -125,7 +125,8 @@ final class TIFFHandle {
         let bytesPerSample = head.bitsPerSample / 8
         let spp = head.samplesPerPixel
         let (w, h) = (head.width, head.height)
-        guard w <= 1 << 15, h <= 1 << 15, spp >= 1, spp <= 8 else {
+        // Bounds that keep a damaged or hostile header from asking for gigabytes.
+        guard w <= 1 << 15, h <= 1 << 15, spp >= 1, spp <= 8, w * h * spp * bytesPerSample <= 1 << 28 else {
             throw failure("unsupported layout \(w)x\(h) with \(spp) samples per pixel")
         }
         // Samples at full depth, interleaved (HWC), before scaling to 8 bits.
@@ -134,8 +135,9 @@ final class TIFFHandle {
             let planes = planar == UInt16(PLANARCONFIG_SEPARATE) ? spp : 1
             let samplesPerBlockPixel = planes == 1 ? spp : 1
             if head.isTiled {
-                guard let tw = u32(TIFFTAG_TILEWIDTH), let th = u32(TIFFTAG_TILELENGTH), tw > 0, th > 0 else {
-                    throw failure("tiled TIFF without tile size")
+                guard let tw = u32(TIFFTAG_TILEWIDTH), let th = u32(TIFFTAG_TILELENGTH), tw > 0, th > 0,
+                      tw <= 1 << 15, th <= 1 << 15 else {
+                    throw failure("tiled TIFF without a usable tile size")
                 }
                 var tile = [UInt8](repeating: 0, count: max(Int(TIFFTileSize(tiff)), Int(tw * th) * samplesPerBlockPixel * bytesPerSample))
                 for plane in 0..<planes {
@@ -153,7 +155,7 @@ final class TIFFHandle {
                     }
                 }
             } else {
-                let rowsPerStrip = min(Int(u32(TIFFTAG_ROWSPERSTRIP) ?? UInt32(h)), h)
+                let rowsPerStrip = max(1, min(Int(u32(TIFFTAG_ROWSPERSTRIP) ?? UInt32(h)), h))
                 let stripsPerPlane = (h + rowsPerStrip - 1) / rowsPerStrip
                 let rowBytes = w * samplesPerBlockPixel * bytesPerSample
                 // Interleaved strips decode straight into the image; separate planes go through
@@ -226,7 +228,7 @@ final class TIFFHandle {
     /// Anything libtiff can render as RGBA (palette, YCbCr, bilevel...), as 8-bit RGB, top row first.
     private func readRGBA(_ head: TIFFHeader) throws -> RawPixels {
         let (w, h) = (head.width, head.height)
-        guard w <= 1 << 15, h <= 1 << 15 else { throw failure("image \(w)x\(h) is too large") }
+        guard w <= 1 << 15, h <= 1 << 15, w * h <= 1 << 26 else { throw failure("image \(w)x\(h) is too large") }
         var raster = [UInt32](repeating: 0, count: w * h)
         let ok = raster.withUnsafeMutableBufferPointer {
             TIFFReadRGBAImageOriented(tiff, UInt32(w), UInt32(h), $0.baseAddress, Int32(ORIENTATION_TOPLEFT), 0)

@@ -1,6 +1,7 @@
 // Every reader path on generated files: Glia's writer (uncompressed, Deflate), and TinyTIFF's
 // layouts (strips, tiles, separate planes, 16-bit, min-is-white, palette), plus bad files.
 import Foundation
+import GliaCore
 import GliaData
 import XCTest
 
@@ -164,6 +165,34 @@ final class TIFFImageTests: XCTestCase {
         let tail = dir.appendingPathComponent("tail.tif")
         try bytes.prefix(bytes.count / 2).write(to: tail)
         XCTAssertThrowsError(try TIFFImage.readImage(tail))
+    }
+
+    func testDamagedFilesThrowOrDecodeButNeverCrash() throws {
+        let dir = try temporaryFolder(self)
+        var tiff = TinyTIFF(width: 24, height: 20, samplesPerPixel: 3, photometric: 2)
+        tiff.rowsPerStrip = 7
+        let good = [UInt8](tiff.encode(pattern(width: 24, height: 20, channels: 3).map(UInt16.init)))
+        var rng = GliaCore.RandomGenerator(seed: 99)
+        var failures = 0
+        for trial in 0..<150 {
+            var bytes = good
+            // Damage the directory region (the file's tail) where it hurts most, sometimes the data.
+            for _ in 0..<(1 + rng.nextInt(below: 4)) {
+                let at = trial % 3 == 0 ? rng.nextInt(below: bytes.count) : bytes.count - 1 - rng.nextInt(below: 140)
+                bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            let url = dir.appendingPathComponent("d\(trial).tif")
+            try Data(bytes).write(to: url)
+            do {
+                let image = try TIFFImage.readImage(url)
+                XCTAssertEqual(image.value.pixels.count, 256 * 256 * 3)
+                _ = try TIFFImage.readMask(url)
+            } catch {
+                failures += 1
+                XCTAssertTrue(error is TIFFError, "\(error)")
+            }
+        }
+        XCTAssertGreaterThan(failures, 0)
     }
 
     func testLibtiffWarningsAreCapturedPerFile() throws {

@@ -68,6 +68,17 @@ struct BenchData: AsyncParsableCommand {
                 sink.withUnsafeMutableBufferPointer { Normalization.unitRange.write(a, into: $0) }
             }
         }
+        // The loader as training uses it: all workers, 16 per batch, first epoch (cold cache)
+        // then a second (decoded slices from the cache, augmentation still live).
+        let loader = Loader(records: records, tumorFlags: records.map { _ in false },
+                            configuration: LoaderConfiguration(batchSize: 16, seed: 1))
+        var loaderTimes: [Double] = []
+        for epoch in 0..<2 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let batches = loader.batches(epoch: epoch)
+            while let _ = try batches.next() {}
+            loaderTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
         let n = Double(records.count)
         print("\(index.patients.count) patients, \(index.slices.count) slices; throughput over \(records.count) slices on one thread")
         print("medians of \(repeats) runs; wall = elapsed, cpu = this thread's CPU time (steadier on a shared machine)\n")
@@ -78,6 +89,8 @@ struct BenchData: AsyncParsableCommand {
         print(row("baseline: decode image + mask", decodeOnly, n))
         print(row("augment + normalise (decoded)", augmentOnly, n))
         print(row("decode + augment + normalise", full, n) + "  goal 1000")
+        print(String(format: "\nloader, %d workers, batch 16: cold cache %.0f slices/s, warm cache %.0f slices/s (wall)",
+                     LoaderConfiguration().workers, n / loaderTimes[0], n / loaderTimes[1]))
     }
 
     /// Wall and thread-CPU seconds.
