@@ -81,7 +81,8 @@ struct BenchData: AsyncParsableCommand {
         }
         let n = Double(records.count)
         print("\(index.patients.count) patients, \(index.slices.count) slices; throughput over \(records.count) slices on one thread")
-        print("medians of \(repeats) runs; wall = elapsed, cpu = this thread's CPU time (steadier on a shared machine)\n")
+        print("medians of \(repeats) runs; wall = elapsed, cpu = this thread's CPU time (steadier on a shared machine;")
+        print("the index and mask scan read files on all cores, so their cpu column counts only the calling thread)\n")
         print("measurement                               wall ms    cpu ms    slices/s (cpu)")
         print(row("baseline: list folders", listing))
         print(row("index (entries + TIFF headers)", indexing) + "    goal < 500 ms wall")
