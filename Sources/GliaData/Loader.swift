@@ -23,7 +23,8 @@ public struct LoaderConfiguration: Sendable, Equatable {
     public var augmentation: AugmentationConfiguration?
     public var normalization: Normalization
     public var seed: UInt64
-    /// Fraction of each batch drawn from tumor slices; nil: draw slices as they come.
+    /// Fraction of each batch drawn from tumor slices; nil: draw slices as they come. Applies
+    /// only when shuffling (evaluation order is never resampled).
     public var tumorFraction: Double?
     /// Bound of the decoded-slice cache. The default (1100 MB) holds the whole real dataset
     /// (3929 slices x 256 KiB).
