@@ -1,9 +1,5 @@
-// The workspace: one folder per run and one SQLite database with the history of every run.
-//
-// Layout
-//   <workspace>/glia.sqlite           runs, per-step and per-epoch metrics (WAL: readers never block
-//                                     the trainer, and a killed process loses no committed row)
-//   <workspace>/runs/<run-id>/        configuration.json, split.json, best.safetensors, last.safetensors
+// Runs: one folder per run in the workspace and the history of every run in its database
+// (tables run, step, epoch; see Workspace.swift for the layout).
 // Run ids read as "<recipe>-<yyyyMMdd-HHmmss>", with "-2", "-3"... when two runs start in one second.
 import Foundation
 import GRDB
@@ -61,93 +57,30 @@ public struct EpochRow: Codable, Sendable, Equatable, FetchableRecord, Persistab
 public enum RunStoreError: Error, CustomStringConvertible, Equatable {
     case noSuchRun(String)
     case ambiguousRun(String, matches: [String])
-    case notADirectory(String)
 
     public var description: String {
         switch self {
         case .noSuchRun(let id): return "no run named '\(id)' in the workspace (see 'glia runs')"
         case .ambiguousRun(let id, let matches):
             return "run '\(id)' is ambiguous: \(matches.prefix(5).joined(separator: ", "))"
-        case .notADirectory(let path): return "workspace path is not a directory: \(path)"
         }
     }
 }
 
 /// The workspace's runs: folders on disk plus their history in SQLite.
 public final class RunStore: Sendable {
-    /// The workspace folder.
-    public let workspace: URL
-    /// The database, shared with other stores of the workspace (triage decisions).
-    public let database: DatabasePool
+    /// The workspace holding the runs.
+    public let workspace: Workspace
+    private var database: DatabasePool { workspace.database }
 
-    /// The default workspace: `$GLIA_WORKSPACE`, else `$XDG_DATA_HOME/glia`, else `~/.local/share/glia`.
-    public static func defaultWorkspace() -> URL {
-        let env = ProcessInfo.processInfo.environment
-        if let path = env["GLIA_WORKSPACE"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty {
-            return URL(fileURLWithPath: xdg).appendingPathComponent("glia")
-        }
-        return FileManager.default.homeDirectoryForCurrentUser
-            .appendingPathComponent(".local/share/glia")
-    }
-
-    /// Opens (creating if needed) the workspace at `workspace`.
-    public init(workspace: URL) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: workspace.path, isDirectory: &isDirectory),
-           !isDirectory.boolValue {
-            throw RunStoreError.notADirectory(workspace.path)
-        }
-        try FileManager.default.createDirectory(
-            at: workspace.appendingPathComponent("runs"), withIntermediateDirectories: true)
+    /// The run store of `workspace`.
+    public init(workspace: Workspace) {
         self.workspace = workspace
-        var config = Configuration()
-        config.busyMode = .timeout(5)
-        database = try DatabasePool(path: workspace.appendingPathComponent("glia.sqlite").path,
-                                    configuration: config)
-        try Self.migrator.migrate(database)
     }
 
-    private static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("runs-v1") { db in
-            try db.create(table: "run") { t in
-                t.primaryKey("id", .text)
-                t.column("recipe", .text).notNull()
-                t.column("status", .text).notNull()
-                t.column("createdAt", .datetime).notNull()
-                t.column("finishedAt", .datetime)
-                t.column("configuration", .text).notNull()
-                t.column("epochsDone", .integer).notNull().defaults(to: 0)
-                t.column("bestEpoch", .integer)
-                t.column("bestValidationLoss", .double)
-                t.column("bestValidationMetric", .double)
-                t.column("message", .text)
-            }
-            try db.create(table: "step") { t in
-                t.column("runID", .text).notNull().references("run", onDelete: .cascade)
-                t.column("globalStep", .integer).notNull()
-                t.column("epoch", .integer).notNull()
-                t.column("loss", .double).notNull()
-                t.column("metric", .double).notNull()
-                t.column("imagesPerSecond", .double).notNull()
-                t.column("learningRate", .double).notNull()
-                t.primaryKey(["runID", "globalStep"])
-            }
-            try db.create(table: "epoch") { t in
-                t.column("runID", .text).notNull().references("run", onDelete: .cascade)
-                t.column("epoch", .integer).notNull()
-                t.column("trainLoss", .double).notNull()
-                t.column("trainMetric", .double).notNull()
-                t.column("validationLoss", .double).notNull()
-                t.column("validationMetric", .double).notNull()
-                t.column("learningRate", .double).notNull()
-                t.column("seconds", .double).notNull()
-                t.column("isBest", .boolean).notNull()
-                t.primaryKey(["runID", "epoch"])
-            }
-        }
-        return m
+    /// Opens (creating if needed) the workspace at `url` and its run store.
+    public convenience init(workspace url: URL) throws {
+        self.init(workspace: try Workspace(url: url))
     }
 
     // MARK: Runs
@@ -181,7 +114,7 @@ public final class RunStore: Sendable {
 
     /// The folder of a run.
     public func folder(for runID: String) -> URL {
-        workspace.appendingPathComponent("runs").appendingPathComponent(runID)
+        workspace.url.appendingPathComponent("runs").appendingPathComponent(runID)
     }
 
     /// Every run, newest first.

@@ -76,7 +76,7 @@ final class RunStoreTests: XCTestCase {
     func testWorkspaceThatIsAFileIsRejected() throws {
         try Data("x".utf8).write(to: workspace)
         XCTAssertThrowsError(try RunStore(workspace: workspace)) { error in
-            XCTAssertEqual(error as? RunStoreError, .notADirectory(workspace.path))
+            XCTAssertEqual(error as? WorkspaceError, .notADirectory(workspace.path))
         }
     }
 }
