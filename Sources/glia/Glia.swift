@@ -11,6 +11,11 @@ struct Glia: AsyncParsableCommand {
             the workstation; the subcommands below run the same core headless.
             """,
         version: "0.1.0",
-        subcommands: [Runs.self, Bench.self]
+        subcommands: [
+            DataCommand.self,
+            Synth.self,
+            Runs.self,
+            Bench.self,
+        ]
     )
 }
