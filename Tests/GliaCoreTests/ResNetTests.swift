@@ -94,7 +94,7 @@ final class ResNetTests: XCTestCase {
         var probe = x
         let xi = GradientCheck.probeIndices(count: x.count, limit: 12)
         let nx = GradientCheck.numericGradient(indices: xi, get: { probe.scalars[$0] },
-                                               set: { probe.scalars[$0] = $1 }, epsilon: 1e-2) {
+                                               set: { probe.scalars[$0] = $1 }, epsilon: 1e-3) {
             GradientCheck.projection(model.forward(probe, mode: .training), r)
         }
         XCTAssertLessThan(GradientCheck.relativeError(analytic: xi.map { dx.scalars[$0] }, numeric: nx), 2e-2)
@@ -105,7 +105,7 @@ final class ResNetTests: XCTestCase {
             let idx = GradientCheck.probeIndices(count: p.value.count, limit: 8)
             let analytic = idx.map { p.grad.scalars[$0] }
             let numeric = GradientCheck.numericGradient(indices: idx, get: { p.value.scalars[$0] },
-                                                        set: { p.value.scalars[$0] = $1 }, epsilon: 1e-2, loss: loss)
+                                                        set: { p.value.scalars[$0] = $1 }, epsilon: 1e-3, loss: loss)
             XCTAssertLessThan(GradientCheck.relativeError(analytic: analytic, numeric: numeric), 2e-2, p.name)
         }
     }
