@@ -83,7 +83,7 @@ final class ResUNetParityTests: XCTestCase {
         for param in net.parameters {
             param.grad = param.torchLayout.fromTorch(try file.tensor(named: "grad.\(param.name)", orRowsOf: param))
         }
-        let adam = Adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let adam = try Adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
         adam.step(net.parameters)
         var adamChecked = 0
         for param in net.parameters where file.entries["adam.\(param.name)"] != nil {

@@ -176,7 +176,7 @@ struct ModelBench {
         var rng = RandomGenerator(seed: 7)
         let x = Tensor(shape: [batch, size, size, 3]) { _ in rng.nextUniform() }
         let single = Tensor(shape: [1, size, size, 3], scalars: Array(x.scalars[0..<(size * size * 3)]))
-        let adam = Adam(learningRate: 1e-3)
+        let adam = try Adam(learningRate: 1e-3)
         var step: (() throws -> Void)?
         let infer: (Tensor) -> Void
         switch kind {
