@@ -37,7 +37,9 @@ struct BenchModels: AsyncParsableCommand {
         guard reps >= 1, warmup >= 0, batch >= 1, latencyReps >= 1 else {
             throw ValidationError("--reps, --batch and --latency-reps must be at least 1, --warmup at least 0")
         }
-        guard size >= 32, size % 32 == 0 else { throw ValidationError("--size must be a multiple of 32 (>= 32)") }
+        guard size >= 128, size % 32 == 0 else {
+            throw ValidationError("--size must be a multiple of 32 and at least 128 (the head pools 4x4 features)")
+        }
         let unknown = modelList.filter { ModelKind(rawValue: $0) == nil }
         guard unknown.isEmpty else {
             throw ValidationError("unknown model(s) \(unknown.joined(separator: ", ")); choose from "
