@@ -12,6 +12,7 @@ struct Glia: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            Train.self,
             DataCommand.self,
             Synth.self,
             Runs.self,
