@@ -18,7 +18,7 @@ enum InputPath {
     static func requireFile(_ path: String, option: String) throws {
         try requireExists(path, option: option)
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if isDirectory.boolValue { throw ValidationError("\(option): is a folder, expected a file: \(path)") }
     }
 }
