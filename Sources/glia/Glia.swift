@@ -13,6 +13,8 @@ struct Glia: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Train.self,
+            Eval.self,
+            Predict.self,
             DataCommand.self,
             Synth.self,
             Runs.self,

@@ -12,10 +12,18 @@ struct TextTable {
             cells.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
                 return isNumeric(cell) ? pad + cell : cell + pad
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").trimmingSuffixSpaces()
         }
         var out = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         out += rows.map(line)
         return out.joined(separator: "\n")
+    }
+}
+
+private extension String {
+    func trimmingSuffixSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
     }
 }
