@@ -55,6 +55,20 @@ final class RecipeTests: XCTestCase {
         let last = await lastEpoch(run)
         let epoch = try XCTUnwrap(last)
         XCTAssertGreaterThan(epoch.validationMetric, 0.8, "per-volume Dice on phantom validation patients")
+
+        // The best checkpoint alone rebuilds the model; evaluated at full size on the same patients.
+        await run.recording.value
+        let store = try RunStore(workspace: workspaces.last!)
+        let pipeline = try TwoStagePipeline(classifier: nil, segmenter: try TrainedModel.load(run.runID, store: store))
+        let split = try DatasetSplit.read(from: store.folder(for: run.runID).appendingPathComponent("split.json"))
+        let loader = Loader(index: try DatasetIndex.load(Self.phantom), split: split, part: .validation,
+                            configuration: .evaluation(batchSize: 8))
+        let report = try Evaluator.evaluate(pipeline, loader: loader, part: "validation")
+        XCTAssertNil(report.classifier)
+        XCTAssertNil(report.pipeline, "no pipeline without a classifier")
+        let segmentation = try XCTUnwrap(report.segmenter)
+        XCTAssertEqual(segmentation.volumes, split.validation.count)
+        XCTAssertGreaterThan(segmentation.meanDice, 0.75)
     }
 
     func testClassifierLearnsPhantomTumors() async throws {
