@@ -11,6 +11,6 @@ struct Glia: AsyncParsableCommand {
             the workstation; the subcommands below run the same core headless.
             """,
         version: "0.1.0",
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, DataCommand.self, Synth.self]
     )
 }
