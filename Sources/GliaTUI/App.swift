@@ -28,6 +28,9 @@ public final class App {
     public private(set) var isRunning = true
     private let themeDirectories: [URL]
     private var cache = SliceCache(capacity: 32)
+    /// Position in the theme cycle (built-in dark first, then the files found), kept apart from
+    /// `theme.name` because a broken file falls back to dark.
+    private var themeCycle = 0
 
     /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
     /// theme error found before the screen opened).
@@ -38,6 +41,7 @@ public final class App {
         self.theme = theme
         self.themeDirectories = themeDirectories
         self.message = message
+        themeCycle = Self.themeNames(Theme.available(in: themeDirectories)).firstIndex(of: theme.name) ?? 0
     }
 
     /// Runs until the user quits.
@@ -68,7 +72,7 @@ public final class App {
     }
 
     private func layout(columns: Int, rows: Int) -> Layout {
-        let left = max(38, min(columns - 40, columns * 2 / 5))
+        let left = max(44, min(columns - 36, columns * 2 / 5))
         let body = rows - 2
         let top = max(6, body * 9 / 20)
         return Layout(patients: Rect(x: 0, y: 1, width: left, height: top),
@@ -146,8 +150,10 @@ public final class App {
             buffer.text(hint, x: columns - hint.count, y: y, foreground: theme.muted, background: bg)
             return
         }
-        let hints: [(String, String)] = [("Tab", "pane"), ("/", "filter"), ("s", "sort"), ("c", "channel"),
-                                         ("o", "overlay"), ("?", "help"), ("q", "quit")]
+        // Fewer hints on narrow terminals, so the selection keeps at least half of the bar.
+        let hints: [(String, String)] = columns >= 130
+            ? [("Tab", "pane"), ("/", "filter"), ("s", "sort"), ("c", "channel"), ("o", "overlay"), ("?", "help"), ("q", "quit")]
+            : [("Tab", "pane"), ("?", "help"), ("q", "quit")]
         let hintWidth = hints.reduce(0) { $0 + $1.0.count + $1.1.count + 3 }
         var x = 1
         if let message {
@@ -160,10 +166,11 @@ public final class App {
                 parts.append(slice.hasTumor == true ? "tumor \(slice.tumorArea ?? 0) px" : slice.hasTumor == false ? "no tumor" : "mask unknown")
                 if let p = slice.predictedProbability { parts.append("P \(BrowserPane.probabilityText(p))") }
             }
-            x += buffer.text(parts.joined(separator: " · "), x: x, y: y, maxWidth: max(0, columns - hintWidth - 3),
+            x += buffer.text(parts.joined(separator: style.glyphs == .unicode ? " · " : " | "), x: x, y: y,
+                             maxWidth: max(0, columns - hintWidth - 3),
                              foreground: fg, background: bg)
         }
-        guard columns - hintWidth > x + 2 else { return }
+        guard columns - hintWidth >= x + 2 else { return }
         var hx = columns - hintWidth
         for (key, label) in hints {
             hx += buffer.text(key, x: hx, y: y, foreground: theme.accent, background: bg, attributes: .bold)
@@ -297,8 +304,9 @@ public final class App {
     /// error naming its line in the status bar and falls back to the default.
     private func cycleTheme() {
         let files = Theme.available(in: themeDirectories)
-        let names = ["dark"] + files.filter { $0 != "dark" }
-        let next = names[((names.firstIndex(of: theme.name) ?? -1) + 1) % names.count]
+        let names = Self.themeNames(files)
+        themeCycle = (themeCycle + 1) % names.count
+        let next = names[themeCycle]
         guard files.contains(next) else {
             theme = Theme.dark
             message = ("theme dark", false)
@@ -309,9 +317,12 @@ public final class App {
             message = ("theme \(next)", false)
         } catch {
             theme = Theme.dark
-            message = ("\(error) (using the default theme)", true)
+            message = ("using the default theme: \(error)", true)
         }
     }
+
+    /// The theme cycle: the built-in dark theme, then the files found.
+    private static func themeNames(_ files: [String]) -> [String] { ["dark"] + files.filter { $0 != "dark" } }
 
     /// Decodes the slices either side of the selection into the cache while the user is idle.
     private func prefetchNeighbours() {

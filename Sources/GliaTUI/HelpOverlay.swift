@@ -45,7 +45,7 @@ public enum HelpOverlay {
     /// Draws the overlay centred in `area`, in two columns when there is room.
     static func draw(into buffer: inout CellBuffer, area: Rect, style: PaneStyle) {
         let theme = style.theme
-        let keyWidth = 13, actionWidth = 22
+        let keyWidth = 15, actionWidth = 22
         let columnWidth = keyWidth + actionWidth + 1
         let lines = sections.map { $0.keys.count + 2 }
         let twoColumns = area.width >= 2 * columnWidth + 5

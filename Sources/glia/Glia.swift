@@ -11,6 +11,7 @@ struct Glia: AsyncParsableCommand {
             the workstation; the subcommands below run the same core headless.
             """,
         version: "0.1.0",
-        subcommands: [Bench.self, DataCommand.self, Synth.self]
+        subcommands: [Workstation.self, Show.self, Bench.self, DataCommand.self, Synth.self],
+        defaultSubcommand: Workstation.self
     )
 }

@@ -13,7 +13,7 @@ public enum SliceSort: Int, CaseIterable, Sendable {
         switch self {
         case .number: "slice number"
         case .tumorArea: "tumor area"
-        case .probability: "predicted probability"
+        case .probability: "P(tumor)"
         }
     }
 }
@@ -186,8 +186,7 @@ public struct BrowserPane: Sendable {
             ListColumn(title: "P(tumor)", width: 8, alignRight: true),
             ListColumn(title: "Triage", width: 9, alignRight: false),
         ]
-        let name = selectedPatient?.id ?? "none"
-        let title = "Slices of \(name) \(sliceRows.isEmpty ? 0 : slices.selected + 1)/\(sliceRows.count)"
+        let title = "Slices \(sliceRows.isEmpty ? 0 : slices.selected + 1)/\(sliceRows.count)"
             + (sliceFilter.isEmpty ? "" : " /\(sliceFilter)") + (sliceSort == .number ? "" : " by \(sliceSort.label)")
         let unicode = style.glyphs == .unicode
         let dash = unicode ? "·" : "-"

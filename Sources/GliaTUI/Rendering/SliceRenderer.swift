@@ -90,7 +90,7 @@ public enum SliceRenderer {
         let sx0 = max(0, min(Double(image.width) - sw, options.centerX * Double(image.width) - sw / 2))
         let sy0 = max(0, min(Double(image.height) - sh, options.centerY * Double(image.height) - sh / 2))
         let scale = min(Double(gridW) / sw, Double(gridH) / sh)
-        let dw = max(1, min(gridW, Int(sw * scale))), dh = max(1, min(gridH, Int(sh * scale)))
+        let dw = max(1, min(gridW, Int((sw * scale).rounded()))), dh = max(1, min(gridH, Int((sh * scale).rounded())))
         let ox = (gridW - dw) / 2, oy = (gridH - dh) / 2
         let xTaps = taps(start: sx0, length: sw, outputs: dw, limit: image.width)
         let yTaps = taps(start: sy0, length: sh, outputs: dh, limit: image.height)
