@@ -87,34 +87,37 @@ public struct ViewerPane: Sendable {
         return cells
     }
 
+    /// Two legend lines; narrow viewers get the short form ("truth", "W 255") so nothing is cut.
     private func drawLegend(into buffer: inout CellBuffer, x: Int, y: Int, width: Int, style: PaneStyle, hasPrediction: Bool) {
         let theme = style.theme
+        let compact = width < 60
         let swatch: Unicode.Scalar = style.glyphs == .unicode ? "■" : "#"
-        var cx = x + 1
+        var cx = x + 1, row = y
         func put(_ text: String, _ color: RGB, bold: Bool = false) {
-            cx += buffer.text(text, x: cx, y: y, maxWidth: x + width - cx, foreground: color, background: theme.background,
+            cx += buffer.text(text, x: cx, y: row, maxWidth: x + width - cx, foreground: color, background: theme.background,
                               attributes: bold ? .bold : [])
         }
-        let truthSample = style.glyphs == .unicode ? "" : (options.overlay == .off ? "" : " (o)")
-        buffer.put(Cell(swatch, foreground: theme.overlayTruth, background: theme.background), x: cx, y: y)
-        cx += 2
-        put("ground truth\(truthSample)  ", theme.foreground)
-        buffer.put(Cell(swatch, foreground: theme.overlayPrediction, background: theme.background), x: cx, y: y)
-        cx += 2
-        put("prediction" + (hasPrediction ? "" : " (none yet)") + "  ", hasPrediction ? theme.foreground : theme.muted)
-        put("overlay ", theme.muted)
+        func key(_ color: RGB, _ label: String, active: Bool) {
+            buffer.put(Cell(swatch, foreground: color, background: theme.background), x: cx, y: row)
+            cx += 2
+            put(label + "  ", active ? theme.foreground : theme.muted)
+        }
+        let marks = style.glyphs == .ascii && options.overlay != .off
+        key(theme.overlayTruth, (compact ? "truth" : "ground truth") + (marks ? " o" : ""), active: true)
+        key(theme.overlayPrediction, (compact ? "pred." : hasPrediction ? "prediction" : "prediction (none yet)") + (marks ? " x" : ""),
+            active: hasPrediction)
+        put(compact ? "" : "overlay ", theme.muted)
         put(options.overlay == .fill ? "fill \(Int((options.opacity * 100).rounded()))%" : options.overlay.label, theme.foreground, bold: true)
 
         cx = x + 1
-        let y2 = y + 1
-        func put2(_ label: String, _ value: String) {
-            cx += buffer.text(label, x: cx, y: y2, maxWidth: x + width - cx, foreground: theme.muted, background: theme.background)
-            cx += buffer.text(value + "  ", x: cx, y: y2, maxWidth: x + width - cx, foreground: theme.foreground,
-                              background: theme.background, attributes: .bold)
+        row = y + 1
+        func value(_ label: String, _ text: String) {
+            put(label, theme.muted)
+            put(text + "  ", theme.foreground, bold: true)
         }
-        put2("channel ", options.channel.label)
-        put2("window ", "\(Int(options.window.rounded()))")
-        put2("level ", "\(Int(options.level.rounded()))")
-        put2("zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
+        value(compact ? "" : "channel ", options.channel.label)
+        value(compact ? "W " : "window ", "\(Int(options.window.rounded()))")
+        value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
+        value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
     }
 }

@@ -35,20 +35,40 @@ public final class CursesScreen: Screen {
 
     /// Opens the terminal named by `TERM` on stdin/stdout. `forceASCII` (or a non-UTF-8 locale)
     /// restricts frames to ASCII; `environment` decides direct colour (see `ColorMode`).
-    public init(forceASCII: Bool, environment: [String: String]) throws {
+    public convenience init(forceASCII: Bool, environment: [String: String]) throws {
         setlocale(LC_ALL, "")
-        let utf8 = String(cString: nl_langinfo(nl_item(CODESET))) == "UTF-8"
-        glyphMode = (utf8 && !forceASCII) ? .unicode : .ascii
-        guard let output = fdopen(1, "w"), let input = fdopen(0, "r") else {
-            throw TerminalError(description: "cannot open the terminal: stdin/stdout unavailable")
-        }
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw TerminalError(description: "the workstation needs a terminal (stdin and stdout must be a TTY)")
         }
+        guard let output = fdopen(1, "w"), let input = fdopen(0, "r") else {
+            throw TerminalError(description: "cannot open the terminal: stdin/stdout unavailable")
+        }
+        try self.init(output: output, input: input, term: nil, forceASCII: forceASCII, environment: environment)
+        CursesScreen.installSignalHandlers()
+    }
+
+    /// A screen of `columns x rows` whose output goes to /dev/null, for benchmarks: the same
+    /// curses work (pairs, cells, escape sequences) without a terminal.
+    public static func offscreen(columns: Int, rows: Int, term: String, environment: [String: String]) throws -> CursesScreen {
+        setlocale(LC_ALL, "")
+        guard let output = fopen("/dev/null", "w"), let input = fopen("/dev/null", "r") else {
+            throw TerminalError(description: "cannot open /dev/null")
+        }
+        let screen = try CursesScreen(output: output, input: input, term: term, forceASCII: false, environment: environment)
+        resizeterm(Int32(rows), Int32(columns))
+        screen.columns = columns
+        screen.rows = rows
+        return screen
+    }
+
+    private init(output: UnsafeMutablePointer<FILE>, input: UnsafeMutablePointer<FILE>, term: String?,
+                 forceASCII: Bool, environment: [String: String]) throws {
+        let utf8 = String(cString: nl_langinfo(nl_item(CODESET))) == "UTF-8"
+        glyphMode = (utf8 && !forceASCII) ? .unicode : .ascii
         // newterm, unlike initscr, returns nil for an unknown TERM instead of exiting.
-        guard let opened = newterm(nil, output, input) else {
-            let term = environment["TERM"] ?? "(unset)"
-            throw TerminalError(description: "cannot open the terminal: unknown TERM '\(term)'")
+        guard let opened = newterm(term, output, input) else {
+            let name = term ?? environment["TERM"] ?? "(unset)"
+            throw TerminalError(description: "cannot open the terminal: unknown TERM '\(name)'")
         }
         screen = opened
         window = ncw_stdscr()
@@ -78,7 +98,6 @@ public final class CursesScreen: Screen {
         basicColorsOnly = basic
         columns = Int(getmaxx(window))
         rows = Int(getmaxy(window))
-        CursesScreen.installSignalHandlers()
     }
 
     /// Leaves curses mode and restores the terminal; safe to call twice.
