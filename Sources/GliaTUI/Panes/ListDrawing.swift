@@ -58,7 +58,7 @@ func drawList(into buffer: inout CellBuffer, rect: Rect, title: String, columns:
         let index = state.offset + i
         let y = inner.y + 1 + i
         if index == state.selected {
-            let background = focused ? theme.selectionBackground : theme.selectionBackground.blended(with: theme.background, alpha: 0.55)
+            let background = focused ? theme.selectionBackground : theme.selectionBackground.blended(with: theme.background, alpha: 0.35)
             line(row(index), y: y, foreground: theme.selectionForeground, background: background,
                  attributes: focused ? .bold : [], override: focused)
             let marker: Unicode.Scalar = style.glyphs == .unicode ? "▶" : ">"
