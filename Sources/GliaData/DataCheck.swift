@@ -10,6 +10,13 @@ public struct InstitutionSummary: Sendable, Codable, Equatable {
     public var patients: Int
     public var slices: Int
     public var tumorSlices: Int
+
+    public init(code: String, patients: Int, slices: Int, tumorSlices: Int) {
+        self.code = code
+        self.patients = patients
+        self.slices = slices
+        self.tumorSlices = tumorSlices
+    }
 }
 
 /// The result of checking a dataset.

@@ -18,6 +18,12 @@ public enum KaggleLayout {
         public var prefix: String
         public var number: Int
         public var isMask: Bool
+
+        public init(prefix: String, number: Int, isMask: Bool) {
+            self.prefix = prefix
+            self.number = number
+            self.isMask = isMask
+        }
     }
 
     /// Parses `<prefix>_<n>.tif` / `<prefix>_<n>_mask.tif` (also .tiff, any case); nil otherwise.
