@@ -15,16 +15,23 @@ public final class App {
     /// Smallest terminal the layout works in; below it the screen says so.
     public static let minimumColumns = 64, minimumRows = 18
 
+    /// The screen drawn on and read from.
     public let screen: any Screen
+    /// Patient and slice lists (selection, filters, sort orders).
     public private(set) var browser: BrowserPane
+    /// Viewer settings (channel, window/level, zoom, overlay).
     public private(set) var viewer = ViewerPane()
+    /// The pane that receives keys.
     public private(set) var focus = Focus.patients
+    /// Whether the key overlay is open.
     public private(set) var showingHelp = false
     /// The filter text being typed, or nil when not typing one.
     public private(set) var filterInput: String?
     /// A one-line note in the status bar (theme changes, errors); cleared by the next key.
     public private(set) var message: (text: String, isError: Bool)?
+    /// Colours in use.
     public private(set) var theme: Theme
+    /// False once the user quit; `run()` returns then.
     public private(set) var isRunning = true
     private let themeDirectories: [URL]
     private var cache = SliceCache(capacity: 32)
@@ -207,8 +214,8 @@ public final class App {
         case .backTab: focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
         case .control("l"): screen.invalidate()
         case .character("t"): cycleTheme()
-        case .character("n"), .character("."): browser.stepSlice(by: 1)
-        case .character("p"), .character(","): browser.stepSlice(by: -1)
+        case .character("n"): browser.stepSlice(by: 1)
+        case .character("p"): browser.stepSlice(by: -1)
         case .enter where focus != .viewer: focus = Focus(rawValue: focus.rawValue + 1)!
         case .character("/") where focus != .viewer:
             filterInput = focus == .patients ? browser.patientFilter : browser.sliceFilter
@@ -216,12 +223,15 @@ public final class App {
             if focus == .patients { browser.cyclePatientSort() } else { browser.cycleSliceSort() }
         default:
             if viewer.handle(key) { return }
+            if focus == .viewer {
+                // In the viewer, movement keys walk the volume in slice order whatever the list's sort.
+                let steps: [Key: Int] = [.down: 1, .character("j"): 1, .up: -1, .character("k"): -1,
+                                         .pageDown: 10, .pageUp: -10, .home: -100_000, .end: 100_000]
+                if let step = steps[key] { browser.stepSlice(by: step) }
+                return
+            }
             if let movement = Self.movement(for: key, page: pageSize) {
-                if focus == .patients {
-                    movePatients { movement(&$0) }
-                } else {
-                    movement(&browser.slices)
-                }
+                if focus == .patients { movePatients { movement(&$0) } } else { movement(&browser.slices) }
             }
         }
     }

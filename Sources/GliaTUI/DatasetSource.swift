@@ -5,8 +5,11 @@ import GliaData
 
 /// A `SliceSource` over a `DatasetIndex`.
 public struct DatasetSource: SliceSource {
+    /// Name in the title bar.
     public let title: String
+    /// data.csv columns, in file order.
     public let metadataColumns: [String]
+    /// Patients in id order, with tumor areas from the mask scan.
     public let patients: [PatientSummary]
     private let records: [String: SliceRecord]
 

@@ -6,7 +6,9 @@ import Foundation
 public enum HelpOverlay {
     /// A group of keys with a heading.
     public struct Section: Sendable {
+        /// Heading of the group.
         public let title: String
+        /// Key names and what they do.
         public let keys: [(key: String, action: String)]
     }
 
@@ -31,6 +33,8 @@ public enum HelpOverlay {
         ]),
         Section(title: "Viewer", keys: [
             ("j k / ↓ ↑", "next / previous slice"),
+            ("PgDn / PgUp", "10 slices on / back"),
+            ("Home / End", "first / last slice"),
             ("c", "cycle channel"),
             ("o", "cycle overlay style"),
             ("+ / -", "overlay opacity"),

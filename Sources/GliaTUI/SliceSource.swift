@@ -30,6 +30,7 @@ public struct SliceSummary: Sendable, Equatable {
 
 /// One patient as listed in the browser.
 public struct PatientSummary: Sendable, Equatable {
+    /// Folder name, e.g. TCGA_CS_4941_19960909.
     public var id: String
     /// Institution code (the second field of a TCGA id, e.g. "CS").
     public var institution: String
@@ -52,8 +53,11 @@ public struct PatientSummary: Sendable, Equatable {
 
 /// The decoded pixels of one slice.
 public struct LoadedSlice: Sendable, Equatable {
+    /// The three-channel slice.
     public var image: SliceImage
+    /// Ground-truth mask, when the slice has one.
     public var truth: SliceMask?
+    /// Predicted mask, once a model has run.
     public var prediction: SliceMask?
 
     /// A decoded slice.
@@ -78,8 +82,11 @@ public protocol SliceSource: Sendable {
 
 /// A source held entirely in memory, for tests and benchmarks.
 public struct MemorySliceSource: SliceSource {
+    /// Name in the title bar.
     public let title: String
+    /// data.csv-like columns.
     public let metadataColumns: [String]
+    /// Patients in display order.
     public let patients: [PatientSummary]
     private let slices: [String: LoadedSlice]
 
@@ -102,6 +109,7 @@ public struct MemorySliceSource: SliceSource {
 
 /// A slice that could not be loaded; the description names it.
 public struct SliceSourceError: Error, CustomStringConvertible {
+    /// One line naming the slice and the problem.
     public let description: String
     /// An error with a one-line description.
     public init(description: String) { self.description = description }

@@ -9,10 +9,13 @@ import Foundation
 
 /// A theme file that could not be read; names the file and line.
 public struct ThemeError: Error, CustomStringConvertible, Equatable {
+    /// Path of the theme file.
     public let file: String
     /// 1-based line number, or 0 when the whole file is at fault (e.g. missing).
     public let line: Int
+    /// What is wrong.
     public let message: String
+    /// `file:line: message`.
     public var description: String {
         line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)"
     }
@@ -20,23 +23,33 @@ public struct ThemeError: Error, CustomStringConvertible, Equatable {
 
 /// The colours the workstation and `glia show` draw with.
 public struct Theme: Sendable, Equatable {
+    /// Name shown in the title bar (the file name without `.theme`).
     public var name: String
+    /// Pane background.
     public var background: RGB
+    /// Normal text.
     public var foreground: RGB
     /// Secondary text: hints, units, empty values.
     public var muted: RGB
+    /// Borders of panes without the keyboard.
     public var border: RGB
     /// Border and title of the pane that has the keyboard.
     public var focus: RGB
+    /// Column headers and help headings.
     public var header: RGB
+    /// Selected row background.
     public var selectionBackground: RGB
+    /// Selected row text.
     public var selectionForeground: RGB
+    /// Title bar, status bar and help overlay background.
     public var statusBackground: RGB
+    /// Title bar, status bar and help overlay text.
     public var statusForeground: RGB
     /// Key names in hints and the help overlay.
     public var accent: RGB
     /// Tumor flags in lists.
     public var tumor: RGB
+    /// Error messages.
     public var error: RGB
     /// Behind the image in the viewer.
     public var viewerBackground: RGB

@@ -101,6 +101,9 @@ final class AppTests: XCTestCase {
             XCTAssertTrue(screen.contains("Slices 1/6 by P(tumor)"))
             XCTAssertTrue(screen.contains("0.60"), "probability column shown when present")
             XCTAssertTrue(screen.contains("confirmed"), "triage column shown when present")
+            press(app, .tab, .character("k"))
+            XCTAssertEqual(app.browser.selectedSlice?.number, 5, "the viewer steps in volume order, not list order")
+            XCTAssertEqual(app.browser.slices.selected, 1, "and the list follows")
             press(app, .character("s"))
             XCTAssertEqual(app.browser.sliceSort, .number)
         }

@@ -28,14 +28,23 @@ public enum PatientSort: Int, CaseIterable, Sendable {
 
 /// State and drawing of the patient and slice lists.
 public struct BrowserPane: Sendable {
+    /// The dataset listed.
     public let source: any SliceSource
+    /// Indices into `source.patients`, filtered and sorted.
     public private(set) var patientRows: [Int] = []
+    /// Indices into the selected patient's slices, filtered and sorted.
     public private(set) var sliceRows: [Int] = []
+    /// Selection and scroll of the patient list.
     public var patients = ListState()
+    /// Selection and scroll of the slice list.
     public var slices = ListState()
+    /// Text the patient list is filtered by.
     public private(set) var patientFilter = ""
+    /// Text the slice list is filtered by.
     public private(set) var sliceFilter = ""
+    /// Order of the patient list.
     public private(set) var patientSort = PatientSort.id
+    /// Order of the slice list.
     public private(set) var sliceSort = SliceSort.number
 
     /// A browser over `source`, first patient and first slice selected.

@@ -3,7 +3,9 @@
 
 /// Theme plus glyph mode: what every pane needs to draw.
 public struct PaneStyle: Sendable {
+    /// Colours.
     public var theme: Theme
+    /// Unicode or ASCII glyphs.
     public var glyphs: GlyphMode
 
     /// A style.
@@ -18,8 +20,11 @@ public struct PaneStyle: Sendable {
 
 /// One column of a list.
 public struct ListColumn: Sendable {
+    /// Header text.
     public var title: String
+    /// Width in cells (text is cut to it).
     public var width: Int
+    /// Right-align (numbers) instead of left.
     public var alignRight: Bool
 }
 

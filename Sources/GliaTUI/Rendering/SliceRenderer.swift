@@ -47,6 +47,7 @@ public enum OverlayStyle: Int, CaseIterable, Sendable {
 
 /// Everything the renderer needs besides the pixels.
 public struct RenderOptions: Sendable, Equatable {
+    /// Channel shown (or the RGB composite).
     public var channel: ViewerChannel = .flair
     /// Intensity span mapped to black...white (1...255).
     public var window: Double = 255
@@ -54,15 +55,21 @@ public struct RenderOptions: Sendable, Equatable {
     public var level: Double = 127.5
     /// 1 = whole image; 2 = half of each side; at most 16.
     public var zoom: Double = 1
-    /// Pan point (centre of the view) as a fraction of the image width/height.
+    /// Pan point (centre of the view) as a fraction of the image width.
     public var centerX: Double = 0.5
+    /// Pan point as a fraction of the image height.
     public var centerY: Double = 0.5
+    /// How masks are drawn.
     public var overlay: OverlayStyle = .fill
     /// Opacity of the filled ground-truth overlay, 0...1.
     public var opacity: Float = 0.45
+    /// Ground-truth overlay colour.
     public var truthColor: RGB = Theme.dark.overlayTruth
+    /// Prediction overlay colour.
     public var predictionColor: RGB = Theme.dark.overlayPrediction
+    /// Colour around the image.
     public var background: RGB = Theme.dark.viewerBackground
+    /// Half blocks (Unicode) or the character ramp (ASCII).
     public var glyphs: GlyphMode = .unicode
 
     /// Default options.

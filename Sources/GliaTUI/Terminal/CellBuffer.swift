@@ -5,9 +5,13 @@
 
 /// A rectangle of cells.
 public struct Rect: Hashable, Sendable {
+    /// Left column.
     public var x: Int
+    /// Top row.
     public var y: Int
+    /// Columns.
     public var width: Int
+    /// Rows.
     public var height: Int
 
     /// A rectangle; negative sizes are treated as empty.
@@ -29,7 +33,9 @@ public struct Rect: Hashable, Sendable {
 
 /// A grid of cells that views draw into and screens present.
 public struct CellBuffer: Equatable, Sendable {
+    /// Width in cells.
     public let columns: Int
+    /// Height in cells.
     public let rows: Int
     /// `rows * columns` cells, row-major.
     public var cells: [Cell]

@@ -14,6 +14,7 @@ import Glibc
 
 /// Why the terminal could not be opened.
 public struct TerminalError: Error, CustomStringConvertible {
+    /// What failed, in one line.
     public let description: String
 }
 

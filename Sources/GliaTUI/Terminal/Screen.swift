@@ -8,8 +8,11 @@
 
 /// A 24-bit colour.
 public struct RGB: Hashable, Sendable, CustomStringConvertible {
+    /// Red, green and blue, 0...255.
     public var r: UInt8
+    /// Green component.
     public var g: UInt8
+    /// Blue component.
     public var b: UInt8
 
     /// A colour from its three 8-bit components.
@@ -56,9 +59,13 @@ public struct CellAttributes: OptionSet, Hashable, Sendable {
 
 /// One character cell: a single-width scalar, its colours and attributes.
 public struct Cell: Hashable, Sendable {
+    /// The glyph (single-width).
     public var character: Unicode.Scalar
+    /// Glyph colour.
     public var foreground: RGB
+    /// Cell colour.
     public var background: RGB
+    /// Bold, underline, reverse, dim.
     public var attributes: CellAttributes
 
     /// A cell; attributes default to none.
@@ -90,8 +97,11 @@ public enum Key: Hashable, Sendable {
 public struct MouseEvent: Hashable, Sendable {
     /// What happened.
     public enum Kind: Hashable, Sendable { case click, wheelUp, wheelDown }
+    /// Click or wheel.
     public var kind: Kind
+    /// Column of the pointer.
     public var x: Int
+    /// Row of the pointer.
     public var y: Int
 
     /// A mouse event at cell (x, y).
