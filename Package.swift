@@ -42,8 +42,8 @@ let package = Package(
         .testTarget(name: "GliaCoreTests", dependencies: ["GliaCore", "GliaTestSupport"]),
         .testTarget(name: "GliaDataTests", dependencies: ["GliaData", "GliaTestSupport"]),
         .testTarget(name: "GliaTrainingTests", dependencies: ["GliaTraining", "GliaData", "GliaTestSupport"]),
-        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GliaTestSupport"]),
+        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaData", "GliaTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GliaTUI", "GliaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

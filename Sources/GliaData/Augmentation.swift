@@ -75,18 +75,21 @@ public enum Augmentation {
                      "image \(image.width)x\(image.height) and mask \(mask.width)x\(mask.height) differ")
         var outImage = image
         var outMask = mask
-        if p.flip || p.degrees != 0 || p.scale != 1 {
-            let map = AffineMap.about(width: image.width, height: image.height, degrees: p.degrees, scale: p.scale, flip: p.flip)
-            Resample.warpBilinear(image.pixels, width: image.width, height: image.height, channels: image.channels,
-                                  into: &outImage.pixels, width: image.width, height: image.height, map: map)
-            Resample.warpNearest(mask.pixels, width: mask.width, height: mask.height, channels: 1,
-                                 into: &outMask.pixels, width: mask.width, height: mask.height, map: map)
-        }
-        if p.brightness != 0 || p.contrast != 1 {
-            var table = [UInt8](repeating: 0, count: 256)
+        let jitter = p.brightness != 0 || p.contrast != 1
+        var table = (0...255).map { UInt8($0) }
+        if jitter {
             for v in 0..<256 {
                 table[v] = UInt8(min(255, max(0, (Float(v) * p.contrast + p.brightness * 255).rounded())))
             }
+        }
+        if p.flip || p.degrees != 0 || p.scale != 1 {
+            let map = AffineMap.about(width: image.width, height: image.height, degrees: p.degrees, scale: p.scale, flip: p.flip)
+            Resample.warpBilinear(image.pixels, width: image.width, height: image.height, channels: image.channels,
+                                  into: &outImage.pixels, width: image.width, height: image.height, map: map,
+                                  lookup: jitter ? table : nil)
+            Resample.warpNearest(mask.pixels, width: mask.width, height: mask.height, channels: 1,
+                                 into: &outMask.pixels, width: mask.width, height: mask.height, map: map)
+        } else if jitter {
             table.withUnsafeBufferPointer { t in
                 outImage.pixels.withUnsafeMutableBufferPointer { px in
                     for i in px.indices { px[i] = t[Int(px[i])] }

@@ -34,6 +34,8 @@ struct PhantomHead {
     let lobes: [(k: Float, amplitude: Float, phase: Float)]
     let noise: ValueNoise3D
     let ventricleScale: Float
+    /// Outline harmonics: egg (sin), ellipse tilt (cos 2, sin 2), lobes (cos 3), relative radius.
+    let outline: (Float, Float, Float, Float)
 
     init(side: Int, sliceCount: Int, rng: inout RandomGenerator) {
         self.side = side
@@ -51,6 +53,7 @@ struct PhantomHead {
         lobes = (0..<3).map { i in (k: Float(i + 2), amplitude: rng.uniform(0.06, 0.16), phase: rng.uniform(0, 6.283)) }
         noise = ValueNoise3D(rng: &rng)
         ventricleScale = rng.uniform(0.85, 1.15)
+        outline = (rng.uniform(0.02, 0.06), rng.uniform(-0.03, 0.03), rng.uniform(-0.02, 0.02), rng.uniform(-0.015, 0.015))
     }
 
     /// z in [-1, 1] for slice `index`.
@@ -80,7 +83,12 @@ struct PhantomHead {
             let dy = (Float(y) - center.y) / ay
             for x in 0..<side {
                 let dx = (Float(x) - center.x) / ax
-                let rho = (dx * dx + dy * dy).squareRoot()
+                let round = (dx * dx + dy * dy).squareRoot()
+                // An egg-shaped, slightly irregular outline: low angular harmonics of the radius,
+                // from cos/sin of the angle without atan2.
+                let c = round > 0 ? dx / round : 1, sn = round > 0 ? dy / round : 0
+                let rho = round * (1 + outline.0 * sn + outline.1 * (c * c - sn * sn) + outline.2 * 2 * sn * c
+                                   + outline.3 * c * (4 * c * c - 3))
                 let i = y * side + x
                 guard rho < 1 else { continue }
                 var value: SIMD3<Float>
@@ -99,12 +107,19 @@ struct PhantomHead {
                     let wm = smooth(border - rho, 0, 0.03)
                     value = Tissue.gray + (Tissue.white - Tissue.gray) * wm
                     value *= 0.9 + 0.14 * t + 0.06 * fine
+                    // The scanner's smooth intensity bias across the head.
+                    value *= 0.94 + 0.12 * noise.sample(Float(x) * 0.012 + 3, Float(y) * 0.012, 9)
                     // Sulci: thin dark CSF lines where a mid-scale noise crosses its middle value,
                     // only in the cortex band.
                     let folds = noise.sample(fx * 1.7 + 11, fy * 1.7, nz + 5)
                     let sulcus = smooth(0.035 - abs(folds - 0.5), 0, 0.02) * (1 - wm)
-                    value = mix(value, Tissue.csf, 0.75 * sulcus)
+                    value = mix(value, Tissue.csf, 0.5 * sulcus)
                     value = mix(Tissue.csf, value, smooth(brainIn - rho, 0, 2.5 / ax))
+                    // Interhemispheric fissure: a dark midline from the front and back edges inwards.
+                    let midline = abs(Float(x) - center.x - 2 * dy)
+                    if midline < 2.5 && abs(dy) > 0.55 {
+                        value = mix(value, Tissue.csf, smooth(2.5 - midline, 0, 1.5) * smooth(abs(dy) - 0.55, 0, 0.15))
+                    }
                     if ventricles {
                         let v = ventricleWeight(x: Float(x), y: Float(y), zc: zc, shrink: shrink)
                         if v > 0 { value = mix(value, Tissue.csf, v) }

@@ -62,10 +62,19 @@ public enum Resample {
     /// Fixed point throughout (this is the augmentation's hot loop): source positions in 16.16,
     /// weights in 8 bits per axis, so the four weights sum to 65536 and
     /// out = (sum of w * tap + 32768) >> 16 stays within 0...255 without clamping.
+    /// `lookup` (256 entries), when given, maps every output value (intensity jitter in the same pass).
     public static func warpBilinear(_ src: [UInt8], width sw: Int, height sh: Int, channels: Int,
-                                    into dst: inout [UInt8], width dw: Int, height dh: Int, map m: AffineMap) {
+                                    into dst: inout [UInt8], width dw: Int, height dh: Int, map m: AffineMap,
+                                    lookup: [UInt8]? = nil) {
         precondition(src.count == sw * sh * channels && dst.count == dw * dh * channels)
+        precondition(lookup == nil || lookup!.count == 256, "lookup table needs 256 entries")
+        let table = lookup ?? (0...255).map { UInt8($0) }
+        if channels == 3 {
+            warpBilinearRGB(src, width: sw, height: sh, into: &dst, width: dw, height: dh, map: m, lookup: table)
+            return
+        }
         let stepX = Int((m.a * 65536).rounded()), stepY = Int((m.c * 65536).rounded())
+        table.withUnsafeBufferPointer { t in
         src.withUnsafeBufferPointer { s in
             dst.withUnsafeMutableBufferPointer { o in
                 for dy in 0..<dh {
@@ -78,14 +87,14 @@ public enum Resample {
                         let w00 = (256 - wx) * (256 - wy), w10 = wx * (256 - wy)
                         let w01 = (256 - wx) * wy, w11 = wx * wy
                         if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
-                            let p = (y0 * sw + x0) * channels, q = p + sw * channels
+                            let p = (y0 &* sw &+ x0) &* channels, q = p &+ sw &* channels
                             for k in 0..<channels {
-                                let v = w00 &* Int(s[p + k]) &+ w10 &* Int(s[p + channels + k])
-                                    &+ w01 &* Int(s[q + k]) &+ w11 &* Int(s[q + channels + k])
-                                o[base + k] = UInt8(truncatingIfNeeded: (v &+ 32768) >> 16)
+                                let v = w00 &* Int(s[p &+ k]) &+ w10 &* Int(s[p &+ channels &+ k])
+                                    &+ w01 &* Int(s[q &+ k]) &+ w11 &* Int(s[q &+ channels &+ k])
+                                o[base &+ k] = t[(v &+ 32768) >> 16]
                             }
                         } else if x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh {
-                            for k in 0..<channels { o[base + k] = 0 }
+                            for k in 0..<channels { o[base + k] = t[0] }
                         } else {
                             // Within a pixel of the border: taps are clamped to the edge, so a
                             // resize keeps its edge values.
@@ -97,12 +106,74 @@ public enum Resample {
                                     let w = corner == 0 ? w00 : corner == 1 ? w10 : corner == 2 ? w01 : w11
                                     v += w * Int(s[(y * sw + x) * channels + k])
                                 }
-                                o[base + k] = UInt8(truncatingIfNeeded: (v + 32768) >> 16)
+                                o[base + k] = t[(v + 32768) >> 16]
                             }
                         }
                         fx &+= stepX
                         fy &+= stepY
-                        base += channels
+                        base &+= channels
+                    }
+                }
+            }
+        }
+        }
+    }
+
+    /// The RGB case, the augmentation's hot loop, three channels per multiply: each source pixel is
+    /// packed as r | g << 21 | b << 42 in a UInt64, and the weights have 6 bits per axis (as OpenCV's
+    /// 5-bit INTER_BITS, ample for augmentation), so a lane never exceeds 255 * 64 * 64 < 2^21 and
+    /// the three lanes are interpolated by the same multiply-adds without carrying into each other.
+    private static func warpBilinearRGB(_ src: [UInt8], width sw: Int, height sh: Int,
+                                        into dst: inout [UInt8], width dw: Int, height dh: Int,
+                                        map m: AffineMap, lookup: [UInt8]) {
+        var packed = [UInt64](repeating: 0, count: sw * sh)
+        src.withUnsafeBufferPointer { s in
+            packed.withUnsafeMutableBufferPointer { p in
+                for i in 0..<(sw * sh) {
+                    p[i] = UInt64(s[3 &* i]) | UInt64(s[3 &* i &+ 1]) << 21 | UInt64(s[3 &* i &+ 2]) << 42
+                }
+            }
+        }
+        let stepX = Int((m.a * 65536).rounded()), stepY = Int((m.c * 65536).rounded())
+        let half: UInt64 = 2048 | 2048 << 21 | 2048 << 42
+        lookup.withUnsafeBufferPointer { t in
+            packed.withUnsafeBufferPointer { s in
+                dst.withUnsafeMutableBufferPointer { o in
+                    for dy in 0..<dh {
+                        var fx = Int(((m.b * Float(dy) + m.tx) * 65536).rounded())
+                        var fy = Int(((m.d * Float(dy) + m.ty) * 65536).rounded())
+                        var base = dy * dw * 3
+                        for _ in 0..<dw {
+                            defer {
+                                fx &+= stepX
+                                fy &+= stepY
+                                base &+= 3
+                            }
+                            let x0 = fx >> 16, y0 = fy >> 16
+                            if x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh {
+                                o[base] = t[0]
+                                o[base &+ 1] = t[0]
+                                o[base &+ 2] = t[0]
+                                continue
+                            }
+                            let wx = UInt64((fx >> 10) & 63), wy = UInt64((fy >> 10) & 63)
+                            let p00: UInt64, p10: UInt64, p01: UInt64, p11: UInt64
+                            if x0 >= 0 && y0 >= 0 && x0 &+ 1 < sw && y0 &+ 1 < sh {
+                                let p = y0 &* sw &+ x0
+                                (p00, p10, p01, p11) = (s[p], s[p &+ 1], s[p &+ sw], s[p &+ sw &+ 1])
+                            } else {
+                                // Within a pixel of the border: clamp taps to the edge.
+                                let xa = min(sw - 1, max(0, x0)), xb = min(sw - 1, max(0, x0 &+ 1))
+                                let ya = min(sh - 1, max(0, y0)), yb = min(sh - 1, max(0, y0 &+ 1))
+                                (p00, p10, p01, p11) = (s[ya * sw + xa], s[ya * sw + xb], s[yb * sw + xa], s[yb * sw + xb])
+                            }
+                            let top = p00 &* (64 &- wx) &+ p10 &* wx
+                            let bottom = p01 &* (64 &- wx) &+ p11 &* wx
+                            let v = (top &* (64 &- wy) &+ bottom &* wy &+ half) >> 12
+                            o[base] = t[Int(v & 0xFF)]
+                            o[base &+ 1] = t[Int((v >> 21) & 0xFF)]
+                            o[base &+ 2] = t[Int((v >> 42) & 0xFF)]
+                        }
                     }
                 }
             }
@@ -124,14 +195,14 @@ public enum Resample {
                     for _ in 0..<dw {
                         let x = fx >> 16, y = fy >> 16
                         if x >= 0 && y >= 0 && x < sw && y < sh {
-                            let p = (y * sw + x) * channels
-                            for k in 0..<channels { o[base + k] = s[p + k] }
+                            let p = (y &* sw &+ x) &* channels
+                            for k in 0..<channels { o[base &+ k] = s[p &+ k] }
                         } else {
-                            for k in 0..<channels { o[base + k] = 0 }
+                            for k in 0..<channels { o[base &+ k] = 0 }
                         }
                         fx &+= stepX
                         fy &+= stepY
-                        base += channels
+                        base &+= channels
                     }
                 }
             }

@@ -153,18 +153,29 @@ final class TIFFHandle {
             } else {
                 let rowsPerStrip = min(Int(u32(TIFFTAG_ROWSPERSTRIP) ?? UInt32(h)), h)
                 let stripsPerPlane = (h + rowsPerStrip - 1) / rowsPerStrip
-                var strip = [UInt8](repeating: 0, count: max(Int(TIFFStripSize(tiff)), rowsPerStrip * w * samplesPerBlockPixel * bytesPerSample))
+                let rowBytes = w * samplesPerBlockPixel * bytesPerSample
+                // Interleaved strips decode straight into the image; separate planes go through
+                // a strip buffer and are interleaved by copyBlock.
+                var strip = [UInt8](repeating: 0, count: planes == 1 ? 0 : max(Int(TIFFStripSize(tiff)), rowsPerStrip * rowBytes))
                 for plane in 0..<planes {
                     for s in 0..<stripsPerPlane {
                         let index = UInt32(plane * stripsPerPlane + s)
-                        let n = strip.withUnsafeMutableBytes { TIFFReadEncodedStrip(tiff, index, $0.baseAddress, -1) }
                         let rows = min(rowsPerStrip, h - s * rowsPerStrip)
-                        if n < rows * w * samplesPerBlockPixel * bytesPerSample {
+                        let expected = rows * rowBytes
+                        let n: Int
+                        if planes == 1 {
+                            n = Int(TIFFReadEncodedStrip(tiff, index, dst.baseAddress! + s * rowsPerStrip * rowBytes, tmsize_t(expected)))
+                        } else {
+                            n = strip.withUnsafeMutableBytes { Int(TIFFReadEncodedStrip(tiff, index, $0.baseAddress, -1)) }
+                        }
+                        if n < expected {
                             throw failure(n < 0 ? "cannot decode strip \(index)" : "strip \(index) is truncated")
                         }
-                        copyBlock(strip, blockWidth: w, x0: 0, y0: s * rowsPerStrip, rows: rows, cols: w,
-                                  plane: plane, planes: planes, spp: spp, bytesPerSample: bytesPerSample,
-                                  width: w, into: dst)
+                        if planes > 1 {
+                            copyBlock(strip, blockWidth: w, x0: 0, y0: s * rowsPerStrip, rows: rows, cols: w,
+                                      plane: plane, planes: planes, spp: spp, bytesPerSample: bytesPerSample,
+                                      width: w, into: dst)
+                        }
                     }
                 }
             }

@@ -25,7 +25,9 @@ public struct TIFFError: Error, CustomStringConvertible, LocalizedError {
     public let message: String
     public init(url: URL, message: String) {
         self.url = url
-        self.message = message.replacingOccurrences(of: "\n", with: "; ")
+        // libtiff often names the file as the message's module; the path is already in `url`.
+        self.message = message.replacingOccurrences(of: url.path + ": ", with: "")
+            .replacingOccurrences(of: "\n", with: "; ")
     }
     public var description: String { "\(url.path): \(message)" }
     public var errorDescription: String? { description }

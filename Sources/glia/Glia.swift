@@ -12,13 +12,16 @@ struct Glia: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            Workstation.self,
             Train.self,
             Eval.self,
             Predict.self,
+            Show.self,
             DataCommand.self,
             Synth.self,
             Runs.self,
             Bench.self,
-        ]
+        ],
+        defaultSubcommand: Workstation.self
     )
 }

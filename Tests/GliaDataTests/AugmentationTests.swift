@@ -46,6 +46,42 @@ final class AugmentationTests: XCTestCase {
         }
     }
 
+    /// Float bilinear reference with edge clamping (positions within a pixel of the image).
+    private func reference(_ src: [UInt8], _ w: Int, _ h: Int, _ c: Int, _ map: AffineMap, x: Int, y: Int, k: Int) -> Float? {
+        let fx = map.a * Float(x) + map.b * Float(y) + map.tx, fy = map.c * Float(x) + map.d * Float(y) + map.ty
+        guard fx >= 0, fy >= 0, fx <= Float(w - 1), fy <= Float(h - 1) else { return nil }
+        let x0 = Int(fx), y0 = Int(fy), x1 = min(w - 1, x0 + 1), y1 = min(h - 1, y0 + 1)
+        let ax = fx - Float(x0), ay = fy - Float(y0)
+        func v(_ x: Int, _ y: Int) -> Float { Float(src[(y * w + x) * c + k]) }
+        return (v(x0, y0) * (1 - ax) + v(x1, y0) * ax) * (1 - ay) + (v(x0, y1) * (1 - ax) + v(x1, y1) * ax) * ay
+    }
+
+    func testWarpsMatchAFloatBilinearReference() {
+        for channels in [1, 3] {
+            let (w, h) = (64, 48)
+            let src = pattern(width: w, height: h, channels: channels).map { UInt8(Int($0) / 2 + 40) }
+            let map = AffineMap.about(width: w, height: h, degrees: 11, scale: 1.04, flip: channels == 3)
+            var out = [UInt8](repeating: 0, count: src.count)
+            Resample.warpBilinear(src, width: w, height: h, channels: channels, into: &out, width: w, height: h, map: map)
+            var worst: Float = 0, checked = 0
+            for y in 0..<h {
+                for x in 0..<w {
+                    for k in 0..<channels {
+                        guard let r = reference(src, w, h, channels, map, x: x, y: y, k: k) else { continue }
+                        // Skip neighbourhoods where the pattern wraps (a 127-level jump).
+                        let fx = Int(map.a * Float(x) + map.b * Float(y) + map.tx), fy = Int(map.c * Float(x) + map.d * Float(y) + map.ty)
+                        let around = [(0, 0), (1, 0), (0, 1), (1, 1)].map { src[(min(h - 1, fy + $0.1) * w + min(w - 1, fx + $0.0)) * channels + k] }
+                        guard around.max()! - around.min()! < 40 else { continue }
+                        worst = max(worst, abs(Float(out[(y * w + x) * channels + k]) - r))
+                        checked += 1
+                    }
+                }
+            }
+            XCTAssertGreaterThan(checked, w * h * channels / 2)
+            XCTAssertLessThanOrEqual(worst, 1.5, "\(channels) channel(s)")
+        }
+    }
+
     func testDrawsAreSeededAndWithinRanges() {
         var a = RandomGenerator(seed: 11), b = RandomGenerator(seed: 11)
         var flips = 0

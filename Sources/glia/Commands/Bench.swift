@@ -9,6 +9,7 @@ struct Bench: AsyncParsableCommand {
             BenchConv.self,
             BenchModels.self,
             BenchData.self,
+            BenchViewer.self,
         ]
     )
 }

@@ -31,26 +31,36 @@ struct BenchData: AsyncParsableCommand {
         }
         print("dataset: \(path.path)")
         var index = try DatasetIndex.load(path)
-        let listing = median(repeats) {
+        let listing = timed(repeats) {
             let fm = FileManager.default
             for folder in (try? fm.contentsOfDirectory(atPath: path.path)) ?? [] {
                 _ = try? fm.contentsOfDirectory(atPath: path.appendingPathComponent(folder).path)
             }
         }
-        let indexing = median(repeats) { index = (try? DatasetIndex.load(path)) ?? index }
-        let scan = median(repeats) { _ = (try? DatasetIndex.load(path))?.maskScan() } - indexing
+        let indexing = timed(repeats) { index = (try? DatasetIndex.load(path)) ?? index }
+        let scan = timed(repeats) { _ = (try? DatasetIndex.load(path))?.maskScan() } - indexing
         let records = Array(index.usableSlices.prefix(slices))
         guard !records.isEmpty else { throw ValidationError("no usable slices in \(path.path)") }
 
         var rng = RandomGenerator(seed: 1)
         var sink = [Float](repeating: 0, count: 256 * 256 * 3)
-        let decodeOnly = median(repeats) {
+        let decodeOnly = timed(repeats) {
             for r in records {
                 _ = try? TIFFImage.readImage(r.imageURL)
                 _ = try? TIFFImage.readMask(r.maskURL!)
             }
         }
-        let full = median(repeats) {
+        let decoded = records.compactMap { r -> (SliceImage, SliceMask)? in
+            guard let i = try? TIFFImage.readImage(r.imageURL).value, let m = try? TIFFImage.readMask(r.maskURL!).value else { return nil }
+            return (i, m)
+        }
+        let augmentOnly = timed(repeats) {
+            for (image, mask) in decoded {
+                let (a, _) = Augmentation.apply(.draw(.standard, using: &rng), image: image, mask: mask)
+                sink.withUnsafeMutableBufferPointer { Normalization.unitRange.write(a, into: $0) }
+            }
+        }
+        let full = timed(repeats) {
             for r in records {
                 guard let image = try? TIFFImage.readImage(r.imageURL).value,
                       let mask = try? TIFFImage.readMask(r.maskURL!).value else { continue }
@@ -59,28 +69,45 @@ struct BenchData: AsyncParsableCommand {
             }
         }
         let n = Double(records.count)
-        print("\(index.patients.count) patients, \(index.slices.count) slices; throughput over \(records.count) slices, one thread")
-        print("medians of \(repeats) runs; the machine is shared, so expect noise\n")
-        print("measurement                               time          rate")
-        print(row("baseline: list folders", listing, nil))
-        print(row("index (entries + TIFF headers)", indexing, "goal < 500 ms"))
-        print(row("mask scan (all masks, parallel)", scan, nil))
-        print(row("baseline: decode image + mask", decodeOnly, String(format: "%.0f slices/s", n / decodeOnly)))
-        print(row("decode + augment + normalise", full, String(format: "%.0f slices/s (goal 1000)", n / full)))
+        print("\(index.patients.count) patients, \(index.slices.count) slices; throughput over \(records.count) slices on one thread")
+        print("medians of \(repeats) runs; wall = elapsed, cpu = this thread's CPU time (steadier on a shared machine)\n")
+        print("measurement                               wall ms    cpu ms    slices/s (cpu)")
+        print(row("baseline: list folders", listing))
+        print(row("index (entries + TIFF headers)", indexing) + "    goal < 500 ms wall")
+        print(row("mask scan (all masks, parallel)", scan))
+        print(row("baseline: decode image + mask", decodeOnly, n))
+        print(row("augment + normalise (decoded)", augmentOnly, n))
+        print(row("decode + augment + normalise", full, n) + "  goal 1000")
     }
 
-    private func row(_ name: String, _ seconds: Double, _ note: String?) -> String {
+    /// Wall and thread-CPU seconds.
+    private struct Timing {
+        var wall: Double
+        var cpu: Double
+        static func - (a: Timing, b: Timing) -> Timing { Timing(wall: a.wall - b.wall, cpu: a.cpu - b.cpu) }
+    }
+
+    private func row(_ name: String, _ t: Timing, _ count: Double? = nil) -> String {
         name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            + String(format: "%9.1f ms", seconds * 1000) + (note.map { "    " + $0 } ?? "")
+            + String(format: "%8.1f  %8.1f", t.wall * 1000, t.cpu * 1000)
+            + (count.map { String(format: "    %8.0f", $0 / t.cpu) } ?? "")
     }
 
-    private func median(_ n: Int, _ body: () -> Void) -> Double {
-        var times: [Double] = []
+    private func timed(_ n: Int, _ body: () -> Void) -> Timing {
+        var walls: [Double] = [], cpus: [Double] = []
         for _ in 0..<max(1, n) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let wall = DispatchTime.now().uptimeNanoseconds
+            let cpu = threadCPUSeconds()
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpus.append(threadCPUSeconds() - cpu)
+            walls.append(Double(DispatchTime.now().uptimeNanoseconds - wall) / 1e9)
         }
-        return times.sorted()[times.count / 2]
+        return Timing(wall: walls.sorted()[walls.count / 2], cpu: cpus.sorted()[cpus.count / 2])
+    }
+
+    private func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
