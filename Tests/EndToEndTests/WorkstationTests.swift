@@ -134,6 +134,37 @@ final class WorkstationTests: XCTestCase {
         try tmux.waitFor(text: "status=130")
     }
 
+    func testTerminationAndCrashSignalsRestoreTheTerminal() throws {
+        let data = try dataset()
+        let tmux = try session(columns: 90, rows: 26)
+        defer { tmux.close() }
+        for (signal, status) in [(SIGTERM, 143), (SIGSEGV, 139)] {
+            try tmux.typeLine("clear")
+            try tmux.typeLine(command("--data \(data.path)"))
+            try tmux.waitFor(text: "Patients 1/3")
+            let shell = try tmux.panePID()
+            let glia = try XCTUnwrap(Self.childProcess(of: shell), "glia's process under the pane's shell")
+            XCTAssertEqual(kill(glia, signal), 0)
+            // Unlike Ctrl-C, these signals reach only glia, so the command line goes on to print the status.
+            try tmux.waitFor(text: "rc=\(status)")
+            XCTAssertFalse(try tmux.alternateScreenOn(), "left the alternate screen after signal \(signal)")
+        }
+    }
+
+    /// The first process whose parent is `parent` (read from /proc).
+    private static func childProcess(of parent: pid_t) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state, ppid, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == parent { return pid }
+        }
+        return nil
+    }
+
     func testPlainGliaOpensThePhantomSetAndBrokenThemeNamesItsLine() throws {
         let data = try dataset()
         // `glia` alone opens the phantom set from the cache folder; point the cache at a copy.

@@ -70,6 +70,13 @@ public final class TmuxSession {
         try run(["display-message", "-p", "-t", "main", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
     }
 
+    /// The process id of the pane's shell.
+    public func panePID() throws -> pid_t {
+        let text = try run(["display-message", "-p", "-t", "main", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = pid_t(text) else { throw TmuxError(message: "tmux gave no pane pid: '\(text)'") }
+        return pid
+    }
+
     /// Polls the screen every 50 ms until `condition` holds (returns that screen) or `timeout`
     /// seconds pass (throws, showing the last screen).
     @discardableResult
