@@ -38,14 +38,19 @@ public final class CursesScreen: Screen {
     /// restricts frames to ASCII; `environment` decides direct colour (see `ColorMode`).
     public convenience init(forceASCII: Bool, environment: [String: String]) throws {
         setlocale(LC_ALL, "")
-        guard isatty(0) == 1, isatty(1) == 1 else {
-            throw TerminalError(description: "the workstation needs a terminal (stdin and stdout must be a TTY)")
-        }
+        try Self.checkTerminal()
         guard let output = fdopen(1, "w"), let input = fdopen(0, "r") else {
             throw TerminalError(description: "cannot open the terminal: stdin/stdout unavailable")
         }
         try self.init(output: output, input: input, term: nil, forceASCII: forceASCII, environment: environment)
         CursesScreen.installSignalHandlers()
+    }
+
+    /// Throws unless stdin and stdout are a terminal; lets commands fail before slow work.
+    public nonisolated static func checkTerminal() throws {
+        guard isatty(0) == 1, isatty(1) == 1 else {
+            throw TerminalError(description: "the workstation needs a terminal (stdin and stdout must be a TTY)")
+        }
     }
 
     /// A screen of `columns x rows` whose output goes to /dev/null, for benchmarks: the same

@@ -23,6 +23,7 @@ struct Workstation: AsyncParsableCommand {
     var ascii = false
 
     func run() async throws {
+        try CursesScreen.checkTerminal()
         let url: URL
         let title: String
         if let data {
