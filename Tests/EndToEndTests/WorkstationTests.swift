@@ -121,6 +121,24 @@ final class WorkstationTests: XCTestCase {
         XCTAssertFalse(try tmux.alternateScreenOn(), "left the alternate screen")
     }
 
+    func testMouseClickSelectsAndWheelSteps() throws {
+        let data = try dataset()
+        let tmux = try session(columns: 120, rows: 36)
+        defer { tmux.close() }
+        try tmux.typeLine(command("--data \(data.path)"))
+        try tmux.waitFor(text: "Patients 1/3")
+        // X10 mouse reports (tmux-256color's kmous is ESC [ M): button + 32, then column and row + 33.
+        func report(button: Int, x: Int, y: Int) -> String {
+            "\u{1B}[M" + String(UnicodeScalar(UInt8(32 + button))) + String(UnicodeScalar(UInt8(33 + x))) + String(UnicodeScalar(UInt8(33 + y)))
+        }
+        try tmux.sendLiteral(report(button: 0, x: 4, y: 5))  // third patient row (title, border, header, rows)
+        try tmux.waitFor(text: "Patients 3/3")
+        try tmux.sendLiteral(report(button: 64 + 1, x: 90, y: 10))  // wheel down over the viewer: next slice
+        try tmux.waitFor(text: "slice 2/")
+        try tmux.send("q")
+        try tmux.waitFor(text: "rc=0")
+    }
+
     func testCtrlCRestoresTheTerminal() throws {
         let data = try dataset()
         let tmux = try session(columns: 90, rows: 26)

@@ -46,13 +46,18 @@ public final class TmuxSession {
 
     /// Types `line` into the shell and presses Enter.
     public func typeLine(_ line: String) throws {
-        try run(["send-keys", "-t", "main", "-l", line])
-        try run(["send-keys", "-t", "main", "Enter"])
+        try sendLiteral(line)
+        try send("Enter")
     }
 
     /// Sends tmux key names (`j`, `Tab`, `BTab`, `Escape`, `C-c`, `PageDown`, ...).
     public func send(_ keys: String...) throws {
         try run(["send-keys", "-t", "main"] + keys)
+    }
+
+    /// Sends `text` as literal input bytes (e.g. a raw mouse report).
+    public func sendLiteral(_ text: String) throws {
+        try run(["send-keys", "-t", "main", "-l", text])
     }
 
     /// Resizes the window (the program gets SIGWINCH).
