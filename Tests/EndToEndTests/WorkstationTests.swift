@@ -98,7 +98,7 @@ final class WorkstationTests: XCTestCase {
 
         try tmux.send("?")
         screen = try tmux.waitFor(text: "toggle this help")
-        XCTAssertTrue(screen.contains("pan left/down/up/right"))
+        XCTAssertTrue(screen.contains("pan the zoomed view"))
         try tmux.send("Escape")
         try tmux.waitFor("help closed") { !$0.contains("toggle this help") }
 
