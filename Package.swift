@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
         // C bridges: a module map and a shim header each, nothing else.
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "GliaData", dependencies: ["GliaCore", "CTIFF"]),
         .target(
             name: "GliaTraining",
-            dependencies: ["GliaCore", "GliaData"]),
+            dependencies: ["GliaCore", "GliaData", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "GliaTUI", dependencies: ["GliaCore", "GliaData", "GliaTraining", "CNcursesw"]),
         .executableTarget(
             name: "glia",
@@ -41,8 +42,8 @@ let package = Package(
         .testTarget(name: "GliaCoreTests", dependencies: ["GliaCore", "GliaTestSupport"]),
         .testTarget(name: "GliaDataTests", dependencies: ["GliaData", "GliaTestSupport"]),
         .testTarget(name: "GliaTrainingTests", dependencies: ["GliaTraining", "GliaData", "GliaTestSupport"]),
-        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GliaTestSupport"]),
+        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaData", "GliaTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GliaTUI", "GliaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,3 +18,11 @@ static inline int ncw_setcell(cchar_t *c, wchar_t ch, attr_t a, int pair) {
     wchar_t s[2] = { ch, 0 };  /* pair via opts, so pairs > 32767 work */
     return setcchar(c, s, a, (short)(pair > 0x7fff ? 0 : pair), &pair);
 }
+
+/* Mouse masks are built by macros Swift cannot import. */
+static inline mmask_t ncw_mouse_mask_used(void) {
+    return BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED;
+}
+static inline int ncw_mouse_is_wheel_up(mmask_t m) { return (m & BUTTON4_PRESSED) != 0; }
+static inline int ncw_mouse_is_wheel_down(mmask_t m) { return (m & BUTTON5_PRESSED) != 0; }
+static inline int ncw_mouse_is_click(mmask_t m) { return (m & (BUTTON1_PRESSED | BUTTON1_CLICKED)) != 0; }

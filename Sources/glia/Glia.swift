@@ -11,6 +11,17 @@ struct Glia: AsyncParsableCommand {
             the workstation; the subcommands below run the same core headless.
             """,
         version: "0.1.0",
-        subcommands: [Bench.self, DataCommand.self, Synth.self]
+        subcommands: [
+            Workstation.self,
+            Train.self,
+            Eval.self,
+            Predict.self,
+            Show.self,
+            DataCommand.self,
+            Synth.self,
+            Runs.self,
+            Bench.self,
+        ],
+        defaultSubcommand: Workstation.self
     )
 }

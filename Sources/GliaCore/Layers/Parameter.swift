@@ -87,3 +87,12 @@ extension Layer {
 public func joinName(_ prefix: String, _ name: String) -> String {
     prefix.isEmpty ? name : "\(prefix).\(name)"
 }
+
+/// What a training forward cached for `backward`; stops with a clear message when the last forward
+/// was an inference one (or there was none), which is a programming error.
+func trainingCache<T>(_ value: T?, _ layer: String) -> T {
+    guard let value else {
+        preconditionFailure("\(layer).backward needs a training-mode forward first (the last forward was inference or none)")
+    }
+    return value
+}

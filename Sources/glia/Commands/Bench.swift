@@ -5,6 +5,11 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Glia's speed against a baseline measured in the same run.",
         discussion: "Run these from a release build (swift build -c release); debug builds are 10-100x slower.",
-        subcommands: [BenchConv.self, BenchData.self]
+        subcommands: [
+            BenchConv.self,
+            BenchModels.self,
+            BenchData.self,
+            BenchViewer.self,
+        ]
     )
 }

@@ -1,0 +1,161 @@
+// Pooling over NHWC activations: MaxPool2D, AvgPool2D, GlobalAvgPool.
+//
+// Output size as PyTorch (floor mode): Ho = (H + 2p − k) / s + 1.
+//   MaxPool     y = max over the window's in-image pixels (padding never wins: it is skipped, not
+//               zero); ties go to the first pixel in (ky, kx) order.   dx[argmax] += dy
+//   AvgPool(k)  stride k, no padding: y = Σ window / k²;  dx = dy / k² on each window pixel
+//               (pixels past the last whole window get 0)
+//   GlobalAvg   y[n, c] = Σ_{h,w} x / (H·W);  dx = dy / (H·W)
+
+/// Max pooling with a square window; supports padding (e.g. ResNet's 3x3 stride-2 padding-1 stem).
+public final class MaxPool2D: Layer {
+    public let kernelSize: Int, stride: Int, padding: Int
+    /// Input shape and, per output element, the flat input index that won.
+    private var cache: (shape: [Int], argmax: [Int32])?
+    public var parameters: [Parameter] { [] }
+
+    public init(kernelSize: Int, stride: Int, padding: Int = 0) {
+        precondition(kernelSize > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernelSize,
+                     "MaxPool2D: bad kernel \(kernelSize), stride \(stride), padding \(padding)")
+        self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
+    }
+
+    public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        let (n, h, w, c) = x.nhwc
+        precondition(x.count < Int(Int32.max), "MaxPool2D: input \(x.shape) too large")
+        let g = ConvGeometry(batch: n, height: h, width: w, channels: c,
+                             kernel: kernelSize, stride: stride, padding: padding)
+        let (ho, wo) = (g.outHeight, g.outWidth)
+        var y = Tensor(shape: [n, ho, wo, c])
+        var argmax = [Int32](repeating: 0, count: y.count)
+        let (k, s, p) = (kernelSize, stride, padding)
+        x.scalars.withUnsafeBufferPointer { xp in
+            y.scalars.withUnsafeMutableBufferPointer { yp in
+                argmax.withUnsafeMutableBufferPointer { ap in
+                    let xs = xp.baseAddress!, ys = yp.baseAddress!, am = ap.baseAddress!
+                    parallelFor(n * ho * wo, minimumChunk: max(1, 16384 / max(1, c * k * k))) { part in
+                        for r in part {
+                            let ox = r % wo, oy = (r / wo) % ho, b = r / (wo * ho)
+                            let yr = ys + r * c, ar = am + r * c
+                            for ch in 0..<c { yr[ch] = -.infinity; ar[ch] = -1 }
+                            for ky in 0..<k {
+                                let iy = oy * s - p + ky
+                                if iy < 0 || iy >= h { continue }
+                                for kx in 0..<k {
+                                    let ix = ox * s - p + kx
+                                    if ix < 0 || ix >= w { continue }
+                                    let base = ((b * h + iy) * w + ix) * c
+                                    for ch in 0..<c where ar[ch] < 0 || xs[base + ch] > yr[ch] {
+                                        yr[ch] = xs[base + ch]; ar[ch] = Int32(base + ch)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        cache = mode == .training ? (x.shape, argmax) : nil
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (shape, argmax) = trainingCache(cache, "MaxPool2D")
+        precondition(dy.count == argmax.count, "MaxPool2D: dy \(dy.shape) does not match the forward output")
+        var dx = Tensor(shape: shape)
+        let perImage = argmax.count / max(1, shape[0])
+        dy.scalars.withUnsafeBufferPointer { dp in
+            argmax.withUnsafeBufferPointer { ap in
+                dx.scalars.withUnsafeMutableBufferPointer { xp in
+                    let d = dp.baseAddress, am = ap.baseAddress, o = xp.baseAddress
+                    // Windows overlap within an image, never across images: one image per worker.
+                    parallelFor(shape[0], minimumChunk: 1) { images in
+                        for i in (images.lowerBound * perImage)..<(images.upperBound * perImage) {
+                            o![Int(am![i])] += d![i]
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// Average pooling `AvgPool2d(k)`: window k, stride k, no padding.
+public final class AvgPool2D: Layer {
+    public let kernelSize: Int
+    private var inputShape: [Int]?
+    public var parameters: [Parameter] { [] }
+
+    public init(kernelSize: Int) {
+        precondition(kernelSize > 0, "AvgPool2D: kernel must be positive, got \(kernelSize)")
+        self.kernelSize = kernelSize
+    }
+
+    public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        let (n, h, w, c) = x.nhwc
+        let k = kernelSize, ho = h / k, wo = w / k
+        precondition(ho > 0 && wo > 0, "AvgPool2D: input \(x.shape) smaller than the \(k)x\(k) window")
+        var y = Tensor(shape: [n, ho, wo, c])
+        let scale = 1 / Float(k * k)
+        for b in 0..<n { for oy in 0..<ho { for ox in 0..<wo {
+            let out = ((b * ho + oy) * wo + ox) * c
+            for ky in 0..<k { for kx in 0..<k {
+                let src = ((b * h + oy * k + ky) * w + ox * k + kx) * c
+                for ch in 0..<c { y.scalars[out + ch] += x.scalars[src + ch] }
+            } }
+            for ch in 0..<c { y.scalars[out + ch] *= scale }
+        } } }
+        inputShape = mode == .training ? x.shape : nil
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let shape = trainingCache(inputShape, "AvgPool2D")
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let k = kernelSize, ho = h / k, wo = w / k
+        precondition(dy.shape == [n, ho, wo, c], "AvgPool2D: dy \(dy.shape), expected \([n, ho, wo, c])")
+        var dx = Tensor(shape: shape)
+        let scale = 1 / Float(k * k)
+        for b in 0..<n { for oy in 0..<ho { for ox in 0..<wo {
+            let out = ((b * ho + oy) * wo + ox) * c
+            for ky in 0..<k { for kx in 0..<k {
+                let dst = ((b * h + oy * k + ky) * w + ox * k + kx) * c
+                for ch in 0..<c { dx.scalars[dst + ch] = dy.scalars[out + ch] * scale }
+            } }
+        } } }
+        return dx
+    }
+}
+
+/// Mean over height and width: `[N, H, W, C] -> [N, C]`.
+public final class GlobalAvgPool: Layer {
+    private var inputShape: [Int]?
+    public var parameters: [Parameter] { [] }
+    public init() {}
+
+    public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        let (n, h, w, c) = x.nhwc
+        var y = Tensor(shape: [n, c])
+        x.scalars.withUnsafeBufferPointer { xp in
+            for b in 0..<n {
+                let sums = channelSums(xp.baseAddress! + b * h * w * c, rows: h * w, channels: c)
+                for ch in 0..<c { y.scalars[b * c + ch] = Float(sums[ch] / Double(h * w)) }
+            }
+        }
+        inputShape = mode == .training ? x.shape : nil
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let shape = trainingCache(inputShape, "GlobalAvgPool")
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        precondition(dy.shape == [n, c], "GlobalAvgPool: dy \(dy.shape), expected \([n, c])")
+        var dx = Tensor(shape: shape)
+        let scale = 1 / Float(h * w)
+        for b in 0..<n { for pixel in 0..<(h * w) { for ch in 0..<c {
+            dx.scalars[(b * h * w + pixel) * c + ch] = dy.scalars[b * c + ch] * scale
+        } } }
+        return dx
+    }
+}

@@ -1,0 +1,31 @@
+// Model: what training, evaluation and checkpoints need from a whole network.
+//
+// A model is a Layer (parameters and buffers in PyTorch state_dict order, with PyTorch names) with
+// an explicit forward and backward; there is no autograd. Protocol of one training step:
+//   zeroGradients(); y = forward(x, mode: .training); (loss, dy) = loss(y); backward(dy); optimizer step
+// `forward(.training)` keeps what `backward` needs and `backward` releases it, so at most one
+// training forward is in flight per model. `forward(.inference)` keeps nothing.
+
+/// A whole network: a configuration, parameters, buffers, forward and backward.
+public protocol Model: Layer {
+    /// The structure this model was built from; stored in checkpoints.
+    var configuration: ModelConfiguration { get }
+
+    /// Runs the network on an NHWC batch `[N, H, W, C]`.
+    func forward(_ x: Tensor, mode: ForwardMode) -> Tensor
+
+    /// Back-propagates dLoss/dOutput through the last training forward, accumulating (+=) every
+    /// unfrozen parameter's gradient. Returns dLoss/dInput when `computesInputGradient` is set,
+    /// otherwise nil (the first convolution then skips that work).
+    @discardableResult
+    func backward(_ dy: Tensor) -> Tensor?
+
+    /// Whether `backward` computes the gradient with respect to the input image (off by default:
+    /// training never needs it; tests and saliency maps do).
+    var computesInputGradient: Bool { get set }
+}
+
+extension Model {
+    /// The PyTorch state_dict names of every parameter, then every buffer.
+    public var stateNames: [String] { parameters.map(\.name) + buffers.map(\.name) }
+}

@@ -1,0 +1,351 @@
+// The workstation: layout, focus, key map, event loop.
+//
+// Screen layout (rows top to bottom): a title bar, the panes, a status bar. Left column: patient
+// list over slice list; right: the viewer. Every event marks the frame dirty and the whole frame is
+// rebuilt into a `CellBuffer`; the screen writes only the cells that changed, so rebuilding is cheap.
+// While idle (no input for 150 ms) the neighbouring slices are decoded ahead.
+import Foundation
+
+/// The workstation application.
+@MainActor
+public final class App {
+    /// Which pane has the keyboard.
+    public enum Focus: Int, CaseIterable, Sendable { case patients, slices, viewer }
+
+    /// Smallest terminal the layout works in; below it the screen says so.
+    public static let minimumColumns = 64, minimumRows = 18
+
+    /// The screen drawn on and read from.
+    public let screen: any Screen
+    /// Patient and slice lists (selection, filters, sort orders).
+    public private(set) var browser: BrowserPane
+    /// Viewer settings (channel, window/level, zoom, overlay).
+    public private(set) var viewer = ViewerPane()
+    /// The pane that receives keys.
+    public private(set) var focus = Focus.patients
+    /// Whether the key overlay is open.
+    public private(set) var showingHelp = false
+    /// The filter text being typed, or nil when not typing one.
+    public private(set) var filterInput: String?
+    /// A one-line note in the status bar (theme changes, errors); cleared by the next key.
+    public private(set) var message: (text: String, isError: Bool)?
+    /// Colours in use.
+    public private(set) var theme: Theme
+    /// False once the user quit; `run()` returns then.
+    public private(set) var isRunning = true
+    private let themeDirectories: [URL]
+    private var cache = SliceCache(capacity: 32)
+    /// Position in the theme cycle (built-in dark first, then the files found), kept apart from
+    /// `theme.name` because a broken file falls back to dark.
+    private var themeCycle = 0
+
+    /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
+    /// theme error found before the screen opened).
+    public init(screen: any Screen, source: any SliceSource, theme: Theme, themeDirectories: [URL],
+                message: (text: String, isError: Bool)? = nil) {
+        self.screen = screen
+        self.browser = BrowserPane(source: source)
+        self.theme = theme
+        self.themeDirectories = themeDirectories
+        self.message = message
+        themeCycle = Self.themeNames(Theme.available(in: themeDirectories)).firstIndex(of: theme.name) ?? 0
+    }
+
+    /// Runs until the user quits.
+    public func run() {
+        var dirty = true
+        while isRunning {
+            if dirty {
+                screen.present(frame())
+                dirty = false
+            }
+            if let event = screen.nextEvent(timeoutMilliseconds: 150) {
+                handle(event)
+                dirty = true
+            } else {
+                prefetchNeighbours()
+            }
+        }
+    }
+
+    private var style: PaneStyle { PaneStyle(theme: theme, glyphs: screen.glyphMode) }
+
+    // MARK: Layout
+
+    private struct Layout {
+        var patients: Rect
+        var slices: Rect
+        var viewer: Rect
+    }
+
+    private func layout(columns: Int, rows: Int) -> Layout {
+        let left = max(44, min(columns - 36, columns * 2 / 5))
+        let body = rows - 2
+        let top = max(6, body * 9 / 20)
+        return Layout(patients: Rect(x: 0, y: 1, width: left, height: top),
+                      slices: Rect(x: 0, y: 1 + top, width: left, height: body - top),
+                      viewer: Rect(x: left, y: 1, width: columns - left, height: body))
+    }
+
+    // MARK: Drawing
+
+    /// The whole frame for the screen's current size.
+    public func frame() -> CellBuffer {
+        let columns = screen.columns, rows = screen.rows
+        var buffer = CellBuffer(columns: columns, rows: rows, fill: Cell(" ", foreground: theme.foreground, background: theme.background))
+        guard columns >= Self.minimumColumns, rows >= Self.minimumRows else {
+            let lines = ["Terminal too small: \(columns)x\(rows)",
+                         "Glia needs at least \(Self.minimumColumns)x\(Self.minimumRows).",
+                         "Enlarge the window, or press q to quit."]
+            for (i, line) in lines.enumerated() {
+                buffer.text(line, x: max(0, (columns - line.count) / 2), y: max(0, rows / 2 - 1) + i,
+                            foreground: i == 0 ? theme.error : theme.foreground, background: theme.background,
+                            attributes: i == 0 ? .bold : [])
+            }
+            return buffer
+        }
+        let l = layout(columns: columns, rows: rows)
+        browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
+        browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
+        let (slice, id, caption, problem) = currentSlice()
+        viewer.draw(into: &buffer, rect: l.viewer, focused: focus == .viewer, style: style, slice: slice,
+                    sliceID: id, caption: caption, message: problem)
+        drawTitle(into: &buffer, columns: columns)
+        drawStatus(into: &buffer, columns: columns, y: rows - 1)
+        if showingHelp {
+            HelpOverlay.draw(into: &buffer, area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
+        }
+        return buffer
+    }
+
+    private func currentSlice() -> (LoadedSlice?, String, String, String?) {
+        guard let patient = browser.selectedPatient, let slice = browser.selectedSlice else {
+            return (nil, "", "Viewer", browser.patientRows.isEmpty ? "no patient matches the filter" : "no slice selected")
+        }
+        let caption = "\(patient.id)  slice \(slice.number)/\(patient.slices.count)"
+            + (slice.hasTumor == true ? "  tumor" : "")
+        switch cache.slice(patient: patient.id, number: slice.number, from: browser.source) {
+        case .success(let loaded): return (loaded, SliceCache.key(patient: patient.id, slice: slice.number), caption, nil)
+        case .failure(let error): return (nil, "", caption, "cannot show this slice: \(error.description)")
+        }
+    }
+
+    private func drawTitle(into buffer: inout CellBuffer, columns: Int) {
+        buffer.fill(Rect(x: 0, y: 0, width: columns, height: 1), with: Cell(" ", foreground: theme.statusForeground, background: theme.statusBackground))
+        let source = browser.source
+        let sliceCount = source.patients.reduce(0) { $0 + $1.slices.count }
+        var x = 1
+        x += buffer.text("Glia", x: x, y: 0, foreground: theme.focus, background: theme.statusBackground, attributes: .bold)
+        x += buffer.text("  \(source.title)", x: x, y: 0, foreground: theme.statusForeground, background: theme.statusBackground, attributes: .bold)
+        buffer.text("  \(source.patients.count) patients, \(sliceCount) slices", x: x, y: 0,
+                    foreground: theme.statusForeground, background: theme.statusBackground)
+        let right = "theme \(theme.name) "
+        buffer.text(right, x: columns - right.count, y: 0, foreground: theme.muted.blended(with: theme.statusForeground, alpha: 0.5),
+                    background: theme.statusBackground)
+    }
+
+    private func drawStatus(into buffer: inout CellBuffer, columns: Int, y: Int) {
+        let bg = theme.statusBackground, fg = theme.statusForeground
+        buffer.fill(Rect(x: 0, y: y, width: columns, height: 1), with: Cell(" ", foreground: fg, background: bg))
+        if let input = filterInput {
+            let target = focus == .patients ? "patients" : "slices"
+            var x = 1
+            x += buffer.text("Filter \(target): ", x: x, y: y, foreground: theme.accent, background: bg, attributes: .bold)
+            x += buffer.text(input, x: x, y: y, foreground: fg, background: bg)
+            buffer.put(Cell(" ", foreground: bg, background: fg), x: x, y: y)
+            let hint = "Enter keep  Esc clear "
+            buffer.text(hint, x: columns - hint.count, y: y, foreground: theme.muted, background: bg)
+            return
+        }
+        // Fewer hints on narrow terminals, so the selection keeps at least half of the bar.
+        let hints: [(String, String)] = columns >= 130
+            ? [("Tab", "pane"), ("/", "filter"), ("s", "sort"), ("c", "channel"), ("o", "overlay"), ("?", "help"), ("q", "quit")]
+            : [("Tab", "pane"), ("?", "help"), ("q", "quit")]
+        let hintWidth = hints.reduce(0) { $0 + $1.0.count + $1.1.count + 3 }
+        var x = 1
+        if let message {
+            x += buffer.text(message.text, x: x, y: y, maxWidth: columns - 2, foreground: message.isError ? theme.error : theme.accent,
+                             background: bg, attributes: .bold)
+        } else if let patient = browser.selectedPatient {
+            var parts = [patient.id, patient.institution]
+            if let slice = browser.selectedSlice {
+                parts.append("slice \(slice.number)")
+                parts.append(slice.hasTumor == true ? "tumor \(slice.tumorArea ?? 0) px" : slice.hasTumor == false ? "no tumor" : "mask unknown")
+                if let p = slice.predictedProbability { parts.append("P \(BrowserPane.probabilityText(p))") }
+            }
+            x += buffer.text(parts.joined(separator: style.glyphs == .unicode ? " · " : " | "), x: x, y: y,
+                             maxWidth: max(0, columns - hintWidth - 3),
+                             foreground: fg, background: bg)
+        }
+        guard columns - hintWidth >= x + 2 else { return }
+        var hx = columns - hintWidth
+        for (key, label) in hints {
+            hx += buffer.text(key, x: hx, y: y, foreground: theme.accent, background: bg, attributes: .bold)
+            hx += buffer.text(" \(label)  ", x: hx, y: y, foreground: fg, background: bg)
+        }
+    }
+
+    // MARK: Input
+
+    /// Applies one event (public so tests can drive the app without a terminal).
+    public func handle(_ event: InputEvent) {
+        switch event {
+        case .resize:
+            screen.invalidate()
+        case .mouse(let mouse):
+            handleMouse(mouse)
+        case .key(let key):
+            message = nil
+            if showingHelp {
+                showingHelp = false
+            } else if filterInput != nil {
+                handleFilterKey(key)
+            } else {
+                handleKey(key)
+            }
+        }
+    }
+
+    private func handleKey(_ key: Key) {
+        switch key {
+        case .character("q"), .control("c"): isRunning = false
+        case .character("?"): showingHelp = true
+        case .tab: focus = Focus(rawValue: (focus.rawValue + 1) % Focus.allCases.count)!
+        case .backTab: focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
+        case .control("l"): screen.invalidate()
+        case .character("t"): cycleTheme()
+        case .character("n"): browser.stepSlice(by: 1)
+        case .character("p"): browser.stepSlice(by: -1)
+        case .enter where focus != .viewer: focus = Focus(rawValue: focus.rawValue + 1)!
+        case .character("/") where focus != .viewer:
+            filterInput = focus == .patients ? browser.patientFilter : browser.sliceFilter
+        case .character("s"):
+            if focus == .patients { browser.cyclePatientSort() } else { browser.cycleSliceSort() }
+        default:
+            if viewer.handle(key) { return }
+            if focus == .viewer {
+                // In the viewer, movement keys walk the volume in slice order whatever the list's sort.
+                let steps: [Key: Int] = [.down: 1, .character("j"): 1, .up: -1, .character("k"): -1,
+                                         .pageDown: 10, .pageUp: -10, .home: -100_000, .end: 100_000]
+                if let step = steps[key] { browser.stepSlice(by: step) }
+                return
+            }
+            if let movement = Self.movement(for: key, page: pageSize) {
+                if focus == .patients { movePatients { movement(&$0) } } else { movement(&browser.slices) }
+            }
+        }
+    }
+
+    private var pageSize: Int {
+        let l = layout(columns: screen.columns, rows: screen.rows)
+        return BrowserPane.visibleRows(in: focus == .patients ? l.patients : l.slices)
+    }
+
+    /// List movement for a navigation key (nil for other keys).
+    private static func movement(for key: Key, page: Int) -> ((inout ListState) -> Void)? {
+        switch key {
+        case .down, .character("j"): { $0.move(by: 1) }
+        case .up, .character("k"): { $0.move(by: -1) }
+        case .pageDown: { $0.move(by: page) }
+        case .pageUp: { $0.move(by: -page) }
+        case .home, .character("g"): { $0.select(0) }
+        case .end, .character("G"): { $0.select(Int.max / 2) }
+        default: nil
+        }
+    }
+
+    private func movePatients(_ change: (inout ListState) -> Void) {
+        let before = browser.selectedPatient?.id
+        var state = browser.patients
+        change(&state)
+        browser.patients = state
+        if browser.selectedPatient?.id != before { browser.patientSelectionChanged() }
+    }
+
+    private func handleFilterKey(_ key: Key) {
+        var text = filterInput ?? ""
+        switch key {
+        case .enter:
+            filterInput = nil
+            return
+        case .escape:
+            text = ""
+            filterInput = nil
+        case .backspace:
+            if !text.isEmpty { text.removeLast() }
+            filterInput = text
+        case .character(let c):
+            text.unicodeScalars.append(c)
+            filterInput = text
+        default:
+            return
+        }
+        if focus == .patients { browser.setPatientFilter(text) } else { browser.setSliceFilter(text) }
+    }
+
+    private func handleMouse(_ mouse: MouseEvent) {
+        guard !showingHelp else {
+            showingHelp = false
+            return
+        }
+        let l = layout(columns: screen.columns, rows: screen.rows)
+        let step = mouse.kind == .wheelUp ? -1 : 1
+        if l.patients.contains(x: mouse.x, y: mouse.y) {
+            focus = .patients
+            if mouse.kind == .click {
+                if let row = BrowserPane.row(at: mouse.y, in: l.patients, state: browser.patients) { movePatients { $0.select(row) } }
+            } else {
+                movePatients { $0.move(by: step) }
+            }
+        } else if l.slices.contains(x: mouse.x, y: mouse.y) {
+            focus = .slices
+            if mouse.kind == .click {
+                if let row = BrowserPane.row(at: mouse.y, in: l.slices, state: browser.slices) { browser.slices.select(row) }
+            } else {
+                browser.slices.move(by: step)
+            }
+        } else if l.viewer.contains(x: mouse.x, y: mouse.y) {
+            focus = .viewer
+            if mouse.kind != .click { browser.stepSlice(by: step) }
+        }
+    }
+
+    /// Next theme among the built-in dark one and the theme files found; a broken file leaves an
+    /// error naming its line in the status bar and falls back to the default.
+    private func cycleTheme() {
+        let files = Theme.available(in: themeDirectories)
+        let names = Self.themeNames(files)
+        themeCycle = (themeCycle + 1) % names.count
+        let next = names[themeCycle]
+        guard files.contains(next) else {
+            theme = Theme.dark
+            message = ("theme dark", false)
+            return
+        }
+        do {
+            theme = try Theme.load(named: next, searchDirectories: themeDirectories)
+            message = ("theme \(next)", false)
+        } catch {
+            theme = Theme.dark
+            message = ("using the default theme: \(error)", true)
+        }
+    }
+
+    /// The theme cycle: the built-in dark theme, then the files found.
+    private static func themeNames(_ files: [String]) -> [String] { ["dark"] + files.filter { $0 != "dark" } }
+
+    /// Decodes the slices either side of the selection into the cache while the user is idle.
+    private func prefetchNeighbours() {
+        guard let patient = browser.selectedPatient, let slice = browser.selectedSlice,
+              let position = patient.slices.firstIndex(of: slice) else { return }
+        for offset in [1, -1, 2, -2] {
+            let i = position + offset
+            guard patient.slices.indices.contains(i) else { continue }
+            let number = patient.slices[i].number
+            if !cache.contains(patient: patient.id, slice: number) {
+                _ = cache.slice(patient: patient.id, number: number, from: browser.source)
+                return
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// GliaTUI: terminal layer, panes, themes.
-import GliaCore

@@ -1,0 +1,237 @@
+// The dataset browser: the patient list and, below it, the selected patient's slices.
+//
+// Both lists are views over the source: `patientRows` / `sliceRows` hold indices into
+// `source.patients` / `patient.slices` after filtering and sorting. Selection is kept by identity
+// (patient id, slice number) when the filter or the sort order changes.
+
+/// Sort orders of the slice list.
+public enum SliceSort: Int, CaseIterable, Sendable {
+    case number, tumorArea, probability
+
+    /// Name shown in the list title.
+    public var label: String {
+        switch self {
+        case .number: "slice number"
+        case .tumorArea: "tumor area"
+        case .probability: "P(tumor)"
+        }
+    }
+}
+
+/// Sort orders of the patient list.
+public enum PatientSort: Int, CaseIterable, Sendable {
+    case id, tumorSlices
+
+    /// Name shown in the list title.
+    public var label: String { self == .id ? "patient id" : "tumor slices" }
+}
+
+/// State and drawing of the patient and slice lists.
+public struct BrowserPane: Sendable {
+    /// The dataset listed.
+    public let source: any SliceSource
+    /// Indices into `source.patients`, filtered and sorted.
+    public private(set) var patientRows: [Int] = []
+    /// Indices into the selected patient's slices, filtered and sorted.
+    public private(set) var sliceRows: [Int] = []
+    /// Selection and scroll of the patient list.
+    public var patients = ListState()
+    /// Selection and scroll of the slice list.
+    public var slices = ListState()
+    /// Text the patient list is filtered by.
+    public private(set) var patientFilter = ""
+    /// Text the slice list is filtered by.
+    public private(set) var sliceFilter = ""
+    /// Order of the patient list.
+    public private(set) var patientSort = PatientSort.id
+    /// Order of the slice list.
+    public private(set) var sliceSort = SliceSort.number
+
+    /// A browser over `source`, first patient and first slice selected.
+    public init(source: any SliceSource) {
+        self.source = source
+        refreshPatients()
+    }
+
+    /// The selected patient, if the filtered list is not empty.
+    public var selectedPatient: PatientSummary? {
+        patientRows.isEmpty ? nil : source.patients[patientRows[patients.selected]]
+    }
+
+    /// The selected slice of the selected patient.
+    public var selectedSlice: SliceSummary? {
+        guard let patient = selectedPatient, !sliceRows.isEmpty else { return nil }
+        return patient.slices[sliceRows[slices.selected]]
+    }
+
+    /// Call after moving the patient selection: rebuilds the slice list for the new patient.
+    public mutating func patientSelectionChanged() {
+        slices = ListState()
+        refreshSlices(keeping: nil)
+    }
+
+    /// Steps to the neighbouring slice in volume order (not list order), so stepping through a
+    /// volume works whatever the sort; the list selection follows.
+    public mutating func stepSlice(by delta: Int) {
+        guard let patient = selectedPatient, let current = selectedSlice,
+              let position = patient.slices.firstIndex(of: current) else { return }
+        let target = max(0, min(patient.slices.count - 1, position + delta))
+        if let row = sliceRows.firstIndex(of: target) { slices.select(row) }
+    }
+
+    /// Sets the filter of the patient list (case-insensitive substring of id, institution, metadata).
+    public mutating func setPatientFilter(_ text: String) {
+        let keep = selectedPatient?.id
+        patientFilter = text
+        refreshPatients(keeping: keep)
+    }
+
+    /// Sets the filter of the slice list (substring of the row text, e.g. "tumor" or "12").
+    public mutating func setSliceFilter(_ text: String) {
+        let keep = selectedSlice?.number
+        sliceFilter = text
+        refreshSlices(keeping: keep)
+    }
+
+    /// Next patient sort order.
+    public mutating func cyclePatientSort() {
+        let keep = selectedPatient?.id
+        patientSort = PatientSort(rawValue: (patientSort.rawValue + 1) % PatientSort.allCases.count)!
+        refreshPatients(keeping: keep)
+    }
+
+    /// Next slice sort order.
+    public mutating func cycleSliceSort() {
+        let keep = selectedSlice?.number
+        sliceSort = SliceSort(rawValue: (sliceSort.rawValue + 1) % SliceSort.allCases.count)!
+        refreshSlices(keeping: keep)
+    }
+
+    private mutating func refreshPatients(keeping id: String? = nil) {
+        let needle = patientFilter.lowercased()
+        var rows = source.patients.indices.filter { i in
+            guard !needle.isEmpty else { return true }
+            let p = source.patients[i]
+            let text = ([p.id, p.institution] + p.metadata.values).joined(separator: " ").lowercased()
+            return text.contains(needle)
+        }
+        if patientSort == .tumorSlices {
+            rows.sort { source.patients[$0].tumorSliceCount > source.patients[$1].tumorSliceCount }
+        }
+        patientRows = rows
+        patients.setCount(rows.count)
+        if let id, let row = rows.firstIndex(where: { source.patients[$0].id == id }) { patients.select(row) }
+        refreshSlices(keeping: selectedSlice?.number)
+    }
+
+    private mutating func refreshSlices(keeping number: Int?) {
+        guard let patient = selectedPatient else {
+            sliceRows = []
+            slices.setCount(0)
+            return
+        }
+        let needle = sliceFilter.lowercased()
+        var rows = patient.slices.indices.filter { needle.isEmpty || Self.rowText(patient.slices[$0]).contains(needle) }
+        switch sliceSort {
+        case .number: break
+        case .tumorArea: rows.sort { (patient.slices[$0].tumorArea ?? -1) > (patient.slices[$1].tumorArea ?? -1) }
+        case .probability:
+            rows.sort { (patient.slices[$0].predictedProbability ?? -1) > (patient.slices[$1].predictedProbability ?? -1) }
+        }
+        sliceRows = rows
+        slices.setCount(rows.count)
+        if let number, let row = rows.firstIndex(where: { patient.slices[$0].number == number }) { slices.select(row) }
+    }
+
+    private static func rowText(_ s: SliceSummary) -> String {
+        var parts = ["\(s.number)", s.hasTumor == true ? "tumor" : s.hasTumor == false ? "clear" : "unknown"]
+        if let t = s.triage { parts.append(t.lowercased()) }
+        return parts.joined(separator: " ")
+    }
+
+    // MARK: Drawing
+
+    /// Draws the patient list inside `rect` (a box with title), one patient per row.
+    public mutating func drawPatients(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle) {
+        let ids = patientRows.map { source.patients[$0] }
+        let idWidth = max(7, ids.map(\.id.count).max() ?? 7)
+        var columns: [ListColumn] = [
+            ListColumn(title: "Patient", width: idWidth, alignRight: false),
+            ListColumn(title: "Site", width: 4, alignRight: false),
+            ListColumn(title: "Slices", width: 6, alignRight: true),
+            ListColumn(title: "Tumor", width: 5, alignRight: true),
+        ]
+        var used = columns.reduce(0) { $0 + $1.width + 1 }
+        var metadataShown: [String] = []
+        for name in source.metadataColumns where name.lowercased() != "patient" {
+            let widest = ids.map { ($0.metadata[name] ?? "").count }.max() ?? 0
+            let width = min(14, max(name.count, widest))
+            guard used + width + 1 <= rect.width - 2 else { break }
+            columns.append(ListColumn(title: name, width: width, alignRight: false))
+            metadataShown.append(name)
+            used += width + 1
+        }
+        let title = "Patients \(patientRows.isEmpty ? 0 : patients.selected + 1)/\(patientRows.count)"
+            + (patientFilter.isEmpty ? "" : " /\(patientFilter)") + (patientSort == .id ? "" : " by \(patientSort.label)")
+        let dash = style.glyphs == .unicode ? "·" : "-"
+        var state = patients
+        defer { patients = state }
+        drawList(into: &buffer, rect: rect, title: title, columns: columns, state: &state, focused: focused, style: style) { row in
+            let p = source.patients[patientRows[row]]
+            let tumor = p.tumorSliceCount
+            var cells: [(String, RGB?)] = [(p.id, nil), (p.institution, nil), ("\(p.slices.count)", nil),
+                                           (tumor > 0 ? "\(tumor)" : dash, tumor > 0 ? style.theme.tumor : style.theme.muted)]
+            for name in metadataShown { cells.append((p.metadata[name] ?? dash, nil)) }
+            return cells
+        }
+    }
+
+    /// Draws the selected patient's slices inside `rect`.
+    public mutating func drawSlices(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle) {
+        let columns = [
+            ListColumn(title: "Slice", width: 5, alignRight: true),
+            ListColumn(title: "Truth", width: 6, alignRight: false),
+            ListColumn(title: "Area", width: 5, alignRight: true),
+            ListColumn(title: "P(tumor)", width: 8, alignRight: true),
+            ListColumn(title: "Triage", width: 9, alignRight: false),
+        ]
+        let title = "Slices \(sliceRows.isEmpty ? 0 : slices.selected + 1)/\(sliceRows.count)"
+            + (sliceFilter.isEmpty ? "" : " /\(sliceFilter)") + (sliceSort == .number ? "" : " by \(sliceSort.label)")
+        let unicode = style.glyphs == .unicode
+        let dash = unicode ? "·" : "-"
+        var state = slices
+        defer { slices = state }
+        drawList(into: &buffer, rect: rect, title: title, columns: columns, state: &state, focused: focused, style: style) { row in
+            guard let patient = selectedPatient else { return [] }
+            let s = patient.slices[sliceRows[row]]
+            let flag: (String, RGB?) = switch s.hasTumor {
+            case true?: (unicode ? "● yes" : "* yes", style.theme.tumor)
+            case false?: ("  no", style.theme.muted)
+            case nil: ("  ?", style.theme.error)
+            }
+            let area = s.tumorArea.map { $0 > 0 ? "\($0)" : dash } ?? "?"
+            let probability = s.predictedProbability.map { Self.probabilityText($0) } ?? dash
+            return [("\(s.number)", nil), flag, (area, s.tumorArea ?? 0 > 0 ? nil : style.theme.muted),
+                    (probability, s.predictedProbability == nil ? style.theme.muted : nil),
+                    (s.triage ?? dash, s.triage == nil ? style.theme.muted : nil)]
+        }
+    }
+
+    /// The data row under screen row `y` of a list drawn in `rect`, if any (for mouse clicks).
+    public static func row(at y: Int, in rect: Rect, state: ListState) -> Int? {
+        let first = rect.y + 2  // border + header
+        guard y >= first, y < rect.y + rect.height - 1 else { return nil }
+        let row = state.offset + (y - first)
+        return row < state.count ? row : nil
+    }
+
+    /// A probability with two decimals ("0.93"), independent of the locale.
+    public static func probabilityText(_ value: Double) -> String {
+        let hundredths = Int((max(0, min(1, value)) * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// Data rows that fit in a list drawn in `rect`.
+    public static func visibleRows(in rect: Rect) -> Int { max(1, rect.height - 3) }
+}

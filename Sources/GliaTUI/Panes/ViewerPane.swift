@@ -1,0 +1,123 @@
+// The slice viewer: the selected slice through `SliceRenderer`, with a two-line legend.
+//
+// The pane keeps the view settings (channel, window/level, zoom/pan, overlay) across slices, so
+// stepping through a volume compares like with like. The last render is cached by (slice, options,
+// size): redraws for other reasons (a list moved, the status bar changed) cost no resampling.
+
+/// View settings and drawing of the slice viewer.
+public struct ViewerPane: Sendable {
+    /// Renderer settings; colours are refreshed from the theme at each draw.
+    public var options = RenderOptions()
+    private var cacheKey: CacheKey?
+    private var cached: CellBuffer?
+
+    private struct CacheKey: Equatable, Sendable {
+        var slice: String
+        var options: RenderOptions
+        var columns: Int
+        var rows: Int
+    }
+
+    /// A viewer with default settings.
+    public init() {}
+
+    /// Applies a viewer key; returns false when the key is not a viewer key.
+    public mutating func handle(_ key: Key) -> Bool {
+        guard case .character(let c) = key else { return false }
+        switch c {
+        case "c": options.channel = ViewerChannel(rawValue: (options.channel.rawValue + 1) % ViewerChannel.allCases.count)!
+        case "o": options.overlay = OverlayStyle(rawValue: (options.overlay.rawValue + 1) % OverlayStyle.allCases.count)!
+        case "+", "=": options.opacity = min(1, options.opacity + 0.1)
+        case "-": options.opacity = max(0.1, options.opacity - 0.1)
+        case "[": options.window = max(8, options.window / 1.25)
+        case "]": options.window = min(510, options.window * 1.25)
+        case "{": options.level = max(0, options.level - 8)
+        case "}": options.level = min(255, options.level + 8)
+        case "z": options.zoom = min(16, options.zoom * 1.5)
+        case "Z": options.zoom = max(1, options.zoom / 1.5)
+        case "H": options.centerX = max(0, options.centerX - 0.1 / options.zoom)
+        case "L": options.centerX = min(1, options.centerX + 0.1 / options.zoom)
+        case "K": options.centerY = max(0, options.centerY - 0.1 / options.zoom)
+        case "J": options.centerY = min(1, options.centerY + 0.1 / options.zoom)
+        case "0":
+            options.window = 255
+            options.level = 127.5
+            options.zoom = 1
+            options.centerX = 0.5
+            options.centerY = 0.5
+        default: return false
+        }
+        return true
+    }
+
+    /// Draws the pane in `rect`: box, image (or `message` when there is no image) and legend.
+    /// `sliceID` names the loaded slice for the render cache; `caption` goes in the title.
+    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle,
+                              slice: LoadedSlice?, sliceID: String, caption: String, message: String?) {
+        let theme = style.theme
+        buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
+        buffer.box(rect, title: caption, glyphs: style.glyphs, foreground: style.border(focused: focused),
+                   background: theme.background, titleAttributes: focused ? .bold : [])
+        let inner = rect.inset(1)
+        guard inner.width > 0, inner.height > 0 else { return }
+        let legendRows = inner.height >= 6 ? 2 : 0
+        let imageRect = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - legendRows)
+        options.truthColor = theme.overlayTruth
+        options.predictionColor = theme.overlayPrediction
+        options.background = theme.viewerBackground
+        options.glyphs = style.glyphs
+        if let slice {
+            buffer.blit(render(slice, id: sliceID, columns: imageRect.width, rows: imageRect.height), x: imageRect.x, y: imageRect.y)
+        } else {
+            buffer.text(message ?? "no slice selected", x: inner.x + 1, y: inner.y + imageRect.height / 2,
+                        maxWidth: inner.width - 2, foreground: message == nil ? theme.muted : theme.error, background: theme.background)
+        }
+        guard legendRows > 0 else { return }
+        drawLegend(into: &buffer, x: inner.x, y: inner.y + inner.height - 2, width: inner.width, style: style,
+                   hasPrediction: slice?.prediction != nil)
+    }
+
+    private mutating func render(_ slice: LoadedSlice, id: String, columns: Int, rows: Int) -> CellBuffer {
+        let key = CacheKey(slice: id, options: options, columns: columns, rows: rows)
+        if key == cacheKey, let cached { return cached }
+        let cells = SliceRenderer.render(image: slice.image, truth: slice.truth, prediction: slice.prediction,
+                                         options: options, columns: columns, rows: rows)
+        cacheKey = key
+        cached = cells
+        return cells
+    }
+
+    /// Two legend lines; narrow viewers get the short form ("truth", "W 255") so nothing is cut.
+    private func drawLegend(into buffer: inout CellBuffer, x: Int, y: Int, width: Int, style: PaneStyle, hasPrediction: Bool) {
+        let theme = style.theme
+        let compact = width < 60
+        let swatch: Unicode.Scalar = style.glyphs == .unicode ? "■" : "#"
+        var cx = x + 1, row = y
+        func put(_ text: String, _ color: RGB, bold: Bool = false) {
+            cx += buffer.text(text, x: cx, y: row, maxWidth: x + width - cx, foreground: color, background: theme.background,
+                              attributes: bold ? .bold : [])
+        }
+        func key(_ color: RGB, _ label: String, active: Bool) {
+            buffer.put(Cell(swatch, foreground: color, background: theme.background), x: cx, y: row)
+            cx += 2
+            put(label + "  ", active ? theme.foreground : theme.muted)
+        }
+        let marks = style.glyphs == .ascii && options.overlay != .off
+        key(theme.overlayTruth, (compact ? "truth" : "ground truth") + (marks ? " o" : ""), active: true)
+        key(theme.overlayPrediction, (compact ? "pred." : hasPrediction ? "prediction" : "prediction (none yet)") + (marks ? " x" : ""),
+            active: hasPrediction)
+        put(compact ? "" : "overlay ", theme.muted)
+        put(options.overlay == .fill ? "fill \(Int((options.opacity * 100).rounded()))%" : options.overlay.label, theme.foreground, bold: true)
+
+        cx = x + 1
+        row = y + 1
+        func value(_ label: String, _ text: String) {
+            put(label, theme.muted)
+            put(text + "  ", theme.foreground, bold: true)
+        }
+        value(compact ? "" : "channel ", options.channel.label)
+        value(compact ? "W " : "window ", "\(Int(options.window.rounded()))")
+        value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
+        value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
+    }
+}

@@ -1,3 +1,0 @@
-// GliaTraining: training actor, run store, recipes.
-import GliaCore
-import GliaData

@@ -1,0 +1,136 @@
+// Inference: trained models loaded from checkpoints, and the two-stage pipeline (the classifier flags
+// slices, the segmenter draws masks only on flagged ones). The CLI (eval, predict) and the
+// workstation (triage) all predict through here.
+//
+// Inputs are NHWC batches at 256x256 scaled to [0,1] (the loader's unitRange normalisation). A model
+// trained at a smaller size sees area-averaged images; its mask probabilities come back to 256x256 by
+// nearest-neighbour upsampling.
+import Foundation
+import GliaCore
+import GliaData
+
+/// A model loaded from a checkpoint, with the input size it was trained at.
+public struct TrainedModel {
+    public let model: any Model
+    /// Side of the square input the model was trained on.
+    public let imageSize: Int
+    /// The run id or file it came from, for reports.
+    public let source: String
+
+    /// Loads `reference`: a `.safetensors` file, or a run id (or unique prefix) in `store`, whose
+    /// `best` checkpoint is used (`last` when no epoch finished).
+    public static func load(_ reference: String, store: RunStore?) throws -> TrainedModel {
+        let url: URL
+        if reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference) {
+            url = URL(fileURLWithPath: reference)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw TrainingDataError("no such checkpoint file: \(url.path)")
+            }
+        } else {
+            guard let store else { throw TrainingDataError("no workspace to look up run '\(reference)' in") }
+            let folder = store.folder(for: try store.run(matching: reference).id)
+            let best = folder.appendingPathComponent("best.safetensors")
+            url = FileManager.default.fileExists(atPath: best.path) ? best : folder.appendingPathComponent("last.safetensors")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw TrainingDataError("run '\(reference)' has no checkpoint yet (\(folder.path))")
+            }
+        }
+        let (model, file) = try TrainingCheckpoint.loadModel(from: url)
+        let size = (try? TrainingCheckpoint.runConfiguration(in: file).imageSize) ?? TIFFImage.sliceSide
+        return TrainedModel(model: model, imageSize: size, source: reference)
+    }
+
+    /// The model's input: `images` (256x256) reduced to `imageSize` by area averaging.
+    func input(_ images: Tensor) -> Tensor {
+        let factor = images.shape[1] / imageSize
+        return factor > 1 ? AvgPool2D(kernelSize: factor).forward(images, mode: .inference) : images
+    }
+}
+
+/// Classifier probabilities and segmenter masks for batches of slices.
+public struct TwoStagePipeline {
+    public let classifier: TrainedModel?
+    public let segmenter: TrainedModel?
+    /// A slice is flagged as tumor when P(tumor) >= threshold.
+    public var threshold: Float = 0.5
+
+    public init(classifier: TrainedModel?, segmenter: TrainedModel?) throws {
+        if let c = classifier, !(c.model is ClassifierModel) {
+            throw TrainingDataError("\(c.source) is not a classifier checkpoint")
+        }
+        if let s = segmenter, !(s.model is ResUNet) {
+            throw TrainingDataError("\(s.source) is not a segmenter checkpoint")
+        }
+        self.classifier = classifier
+        self.segmenter = segmenter
+    }
+
+    /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.
+    public func tumorProbabilities(_ images: Tensor) -> [Float]? {
+        guard let classifier else { return nil }
+        let logits = classifier.model.forward(classifier.input(images), mode: .inference)
+        let k = logits.shape[1]
+        return (0..<logits.shape[0]).map { i in
+            let row = logits.scalars[(i * k)..<((i + 1) * k)]
+            let m = row.max()!
+            let e = row.map { Foundation.exp(Double($0 - m)) }
+            return Float(e[1] / e.reduce(0, +))
+        }
+    }
+
+    /// Tumor probability per pixel [N, 256, 256, 1], or nil without a segmenter.
+    public func maskProbabilities(_ images: Tensor) -> Tensor? {
+        guard let segmenter else { return nil }
+        let p = segmenter.model.forward(segmenter.input(images), mode: .inference)
+        return Self.upsampleNearest(p, to: images.shape[1])
+    }
+
+    /// Nearest-neighbour upsampling of an NHWC tensor to `side` x `side`.
+    static func upsampleNearest(_ x: Tensor, to side: Int) -> Tensor {
+        let (n, h, w, c) = x.nhwc
+        guard h != side || w != side else { return x }
+        var out = Tensor(shape: [n, side, side, c])
+        x.scalars.withUnsafeBufferPointer { src in
+            out.scalars.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<n { for y in 0..<side { for xx in 0..<side { for ch in 0..<c {
+                    let sy = y * h / side, sx = xx * w / side
+                    dst[((b * side + y) * side + xx) * c + ch] = src[((b * h + sy) * w + sx) * c + ch]
+                } } } }
+            }
+        }
+        return out
+    }
+}
+
+/// What the pipeline says about one slice.
+public struct SlicePrediction: Sendable {
+    /// P(tumor) from the classifier, if one ran.
+    public var probability: Float?
+    /// Whether the pipeline segments this slice (flagged, or no classifier).
+    public var flagged: Bool
+    /// The binary mask (256x256) when segmented.
+    public var mask: SliceMask?
+}
+
+extension TwoStagePipeline {
+    /// Runs both stages on a batch: masks only for flagged slices (all slices without a classifier).
+    public func predict(_ images: Tensor) -> [SlicePrediction] {
+        let n = images.shape[0]
+        let probabilities = tumorProbabilities(images)
+        let flagged = (0..<n).map { i in probabilities.map { $0[i] >= threshold } ?? true }
+        var masks = [SliceMask?](repeating: nil, count: n)
+        let chosen = (0..<n).filter { flagged[$0] }
+        if segmenter != nil, !chosen.isEmpty {
+            let side = images.shape[1]
+            let per = side * side * images.shape[3]
+            let subset = Tensor(shape: [chosen.count, side, side, images.shape[3]],
+                                scalars: chosen.flatMap { images.scalars[($0 * per)..<(($0 + 1) * per)] })
+            let p = maskProbabilities(subset)!
+            for (k, i) in chosen.enumerated() {
+                let pixels = p.scalars[(k * side * side)..<((k + 1) * side * side)].map { $0 > 0.5 ? UInt8(1) : 0 }
+                masks[i] = SliceMask(width: side, height: side, pixels: pixels)
+            }
+        }
+        return (0..<n).map { SlicePrediction(probability: probabilities?[$0], flagged: flagged[$0], mask: masks[$0]) }
+    }
+}

@@ -1,0 +1,105 @@
+// The segmenter recipe: ResUNet, focal Tversky loss (alpha 0.7, gamma 0.75), Adam, ReduceLROnPlateau
+// on the validation loss; all slices, with tumor slices oversampled to `tumorFraction` of each batch.
+// Validation metric: per-volume Dice (mean over validation patients), as Buda et al. report it.
+import Foundation
+import GliaCore
+import GliaData
+
+/// A segmenter run's numbers: model, optimizer, schedule and data.
+public final class SegmenterSession: RecipeSession {
+    public let configuration: RunConfiguration
+    public let data: TrainingData
+    public private(set) var state: TrainingState
+    private let loss = FocalTverskyLoss()
+    private var batches: BatchCursor
+
+    /// A fresh session, or one continuing from a `last` checkpoint.
+    public init(configuration: RunConfiguration, data: TrainingData, resumeFrom checkpoint: SafeTensorsFile? = nil) throws {
+        self.configuration = configuration
+        self.data = data
+        let model = try ResUNet(configuration: .standard, seed: configuration.seed)
+        state = TrainingState(
+            model: model,
+            optimizer: try Adam(learningRate: configuration.learningRate, weightDecay: Double(configuration.weightDecay)),
+            schedule: try ReduceLROnPlateau(factor: 0.1, patience: 2, minLearningRate: 1e-6),
+            progress: TrainingProgress(), generators: [:])
+        if let checkpoint { try TrainingCheckpoint.restore(&state, from: checkpoint) }
+        batches = BatchCursor(loader: data.train)
+    }
+
+    public var progress: TrainingProgress { state.progress }
+    public var stepsPerEpoch: Int { data.train.stepsPerEpoch(limit: configuration.maxStepsPerEpoch) }
+    public var learningRate: Float { state.optimizer.learningRate }
+    public var parametersAreFinite: Bool { state.model.parametersAreFinite }
+
+    public func trainStep(epoch: Int, step: Int) throws -> StepResult {
+        let batch = data.resized(try batches.batch(epoch: epoch, index: step))
+        let model = state.model
+        state.optimizer.zeroGradients(model.parameters)
+        let p = model.forward(batch.images, mode: .training)
+        let result = try loss.evaluate(probabilities: p, targets: batch.masks)
+        model.backward(result.gradient)
+        state.optimizer.step(model.parameters)
+        let dice = try MaskOverlap(probabilities: p, truth: batch.masks).dice
+        return StepResult(loss: result.value, metric: Float(dice), images: batch.labels.count)
+    }
+
+    public func validate() throws -> (loss: Float, metric: Float) {
+        var lossSum = 0.0, count = 0
+        var volumes = VolumeDiceAccumulator()
+        let epoch = data.validation.batches(epoch: 0)
+        while let raw = try epoch.next() {
+            let batch = data.resized(raw)
+            let p = state.model.forward(batch.images, mode: .inference)
+            lossSum += Double(try loss.evaluate(probabilities: p, targets: batch.masks).value) * Double(batch.labels.count)
+            count += batch.labels.count
+            let side = p.shape[1] * p.shape[2]
+            for (i, slice) in batch.slices.enumerated() {
+                let range = (i * side)..<((i + 1) * side)
+                let predicted = p.scalars[range].map { $0 > 0.5 ? UInt8(1) : 0 }
+                let truth = batch.masks.scalars[range].map { $0 > 0.5 ? UInt8(1) : 0 }
+                try volumes.add(patient: slice.patientID, predicted: predicted, truth: truth)
+            }
+        }
+        return (Float(lossSum / Double(max(count, 1))), Float(volumes.summary?.mean ?? 0))
+    }
+
+    public func endEpoch(validationLoss: Float) {
+        _ = state.schedule.step(Double(validationLoss), optimizer: state.optimizer)
+    }
+
+    public func saveCheckpoint(to url: URL, progress: TrainingProgress) throws {
+        state.progress = progress
+        try TrainingCheckpoint.save(state, configuration: configuration, to: url)
+    }
+}
+
+/// Hands out training batches in order from a background-prefetching epoch, restarting the
+/// prefetch when asked for a batch out of sequence (a resumed run, a new epoch).
+final class BatchCursor {
+    private let loader: Loader
+    private var epoch: LoaderEpoch?
+    private var nextIndex = 0
+
+    init(loader: Loader) { self.loader = loader }
+
+    func batch(epoch number: Int, index: Int) throws -> Batch {
+        if epoch?.epoch != number || nextIndex != index {
+            epoch?.cancel()
+            epoch = loader.batches(epoch: number, startingAt: index)
+            nextIndex = index
+        }
+        guard let batch = try epoch?.next() else {
+            throw TrainingDataError("epoch \(number) has no batch \(index + 1)")
+        }
+        nextIndex += 1
+        return batch
+    }
+
+    deinit { epoch?.cancel() }
+}
+
+extension Loader {
+    /// Batches per epoch, capped at `limit` when it is positive.
+    func stepsPerEpoch(limit: Int) -> Int { limit > 0 ? min(batchCount, limit) : batchCount }
+}

@@ -1,0 +1,88 @@
+// A training checkpoint: the model (PyTorch names and layouts, so `best` loads anywhere a state_dict
+// would) plus everything a resumed run needs to continue exactly where it stopped.
+//
+// safetensors metadata keys
+//   glia.model      model configuration JSON (rebuilds the model from the file alone)
+//   glia.run        RunConfiguration JSON
+//   glia.progress   TrainingProgress JSON (epoch, step, best so far, epoch sums)
+//   glia.schedule   ReduceLROnPlateau JSON
+//   glia.random     named RandomGenerator states JSON (dropout)
+// Extra tensors: optimizer state under "optimizer.<param>.exp_avg" etc.
+import Foundation
+import GliaCore
+
+/// The optimisation state saved next to the model.
+public struct TrainingState {
+    public var model: any Model
+    public var optimizer: any Optimizer
+    public var schedule: ReduceLROnPlateau
+    public var progress: TrainingProgress
+    /// Named random streams whose position matters for an exact resume.
+    public var generators: [String: RandomGenerator]
+}
+
+/// Saving and restoring training checkpoints.
+public enum TrainingCheckpoint {
+    static let runKey = "glia.run", progressKey = "glia.progress", scheduleKey = "glia.schedule",
+               randomKey = "glia.random", optimizerPrefix = "optimizer."
+
+    /// Writes model, optimizer, schedule, random streams and progress to `url` atomically.
+    public static func save(_ state: TrainingState, configuration: RunConfiguration, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        var metadata = state.model.configuration.metadata
+        metadata[runKey] = try json(configuration)
+        metadata[progressKey] = try json(state.progress)
+        metadata[scheduleKey] = try json(state.schedule)
+        metadata[randomKey] = try json(state.generators)
+        var extra: [String: Tensor] = [:]
+        for (name, tensor) in state.optimizer.stateTensors(for: state.model.parameters) {
+            extra[optimizerPrefix + name] = tensor
+        }
+        try Checkpoint.save(state.model, to: url, metadata: metadata, extraTensors: extra)
+    }
+
+    /// Rebuilds the model a checkpoint describes and loads its weights.
+    public static func loadModel(from url: URL) throws -> (model: any Model, file: SafeTensorsFile) {
+        let file = try SafeTensorsFile(contentsOf: url)
+        let model = try ModelConfiguration(metadata: file.metadata).makeModel(seed: 0)
+        try Checkpoint.load(into: model, from: file)
+        return (model, file)
+    }
+
+    /// The run configuration stored in a checkpoint.
+    public static func runConfiguration(in file: SafeTensorsFile) throws -> RunConfiguration {
+        try decode(RunConfiguration.self, key: runKey, file: file)
+    }
+
+    /// Restores optimizer, schedule, random streams and progress into `state` (whose model already
+    /// holds the checkpoint's weights, see `loadModel`).
+    public static func restore(_ state: inout TrainingState, from file: SafeTensorsFile) throws {
+        let loaded = try Checkpoint.load(into: state.model, from: file)
+        var optimizerState: [String: Tensor] = [:]
+        for (name, tensor) in loaded.extraTensors where name.hasPrefix(optimizerPrefix) {
+            optimizerState[String(name.dropFirst(optimizerPrefix.count))] = tensor
+        }
+        try state.optimizer.loadState(optimizerState, for: state.model.parameters)
+        state.schedule = try decode(ReduceLROnPlateau.self, key: scheduleKey, file: file)
+        state.progress = try decode(TrainingProgress.self, key: progressKey, file: file)
+        state.generators = try decode([String: RandomGenerator].self, key: randomKey, file: file)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, key: String, file: SafeTensorsFile) throws -> T {
+        guard let text = file.metadata[key] else {
+            throw TrainingDataError("\(file.path): not a training checkpoint (no '\(key)' in its metadata)")
+        }
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw TrainingDataError("\(file.path): metadata '\(key)' is malformed (\(error.localizedDescription))")
+        }
+    }
+}
+
+extension Layer {
+    /// True when no parameter holds a NaN or infinity.
+    public var parametersAreFinite: Bool { parameters.allSatisfy { $0.value.isFinite } }
+}

@@ -1,0 +1,91 @@
+// glia predict: tumor probability per slice and a mask TIFF per flagged slice.
+import ArgumentParser
+import Foundation
+import GliaCore
+import GliaData
+import GliaTraining
+
+struct Predict: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict tumor probability and masks for slice images.",
+        discussion: """
+            Each IMAGE is a slice TIFF (RGB: pre-contrast, FLAIR, post-contrast). With a classifier, slices \
+            with P(tumor) >= --threshold are flagged and only those are segmented; with a segmenter alone, \
+            every slice is. Masks are written to --out as <image>_pred.tif (0/255).
+            """)
+
+    @Argument(help: "Slice images (.tif).") var images: [String]
+    @Option(help: "Classifier run or checkpoint file.") var classifier: String?
+    @Option(help: "Segmenter run or checkpoint file.") var segmenter: String?
+    @Option(help: "Folder for predicted masks.") var out = "predictions"
+    @Option(help: "P(tumor) at or above which a slice is flagged.") var threshold: Float = 0.5
+    @Flag(help: "Print JSON instead of a table.") var json = false
+    @OptionGroup var workspace: WorkspaceOptions
+
+    struct Row: Codable {
+        var image: String
+        var probability: Float?
+        var flagged: Bool
+        var maskArea: Int?
+        var mask: String?
+    }
+
+    func validate() throws {
+        if images.isEmpty { throw ValidationError("give at least one IMAGE") }
+        if classifier == nil && segmenter == nil { throw ValidationError("give --classifier, --segmenter or both") }
+        for image in images { try InputPath.requireFile(image, option: "IMAGE") }
+        if !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1, got \(threshold)") }
+    }
+
+    func run() async throws {
+        let store = RunStore(workspace: try workspace.open())
+        var rows: [Row] = []
+        do {
+            var pipeline = try TwoStagePipeline(
+                classifier: try classifier.map { try TrainedModel.load($0, store: store) },
+                segmenter: try segmenter.map { try TrainedModel.load($0, store: store) })
+            pipeline.threshold = threshold
+            let outFolder = URL(fileURLWithPath: out)
+            if segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
+            for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
+                let side = TIFFImage.sliceSide
+                var batch = Tensor(shape: [chunk.count, side, side, 3])
+                for (i, path) in chunk.enumerated() {
+                    let image = try TIFFImage.readImage(URL(fileURLWithPath: path)).value
+                    guard image.channels == 3 else { throw CommandError("\(path): expected an RGB slice, found \(image.channels) channel(s)") }
+                    batch.scalars.withUnsafeMutableBufferPointer { all in
+                        let stride = side * side * 3
+                        Normalization.unitRange.write(image, into: UnsafeMutableBufferPointer(rebasing: all[(i * stride)..<((i + 1) * stride)]))
+                    }
+                }
+                for (path, prediction) in zip(chunk, pipeline.predict(batch)) {
+                    var row = Row(image: path, probability: prediction.probability, flagged: prediction.flagged)
+                    if let mask = prediction.mask {
+                        let url = outFolder.appendingPathComponent(
+                            URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + "_pred.tif")
+                        let image = SliceImage(width: mask.width, height: mask.height, channels: 1,
+                                               pixels: mask.pixels.map { $0 == 0 ? 0 : 255 })
+                        try TIFFImage.write(image, to: url)
+                        row.maskArea = mask.area
+                        row.mask = url.path
+                    }
+                    rows.append(row)
+                }
+            }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw CommandError("\(error)")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(TextTable(header: ["IMAGE", "P(TUMOR)", "FLAGGED", "MASK AREA", "MASK"], rows: rows.map { r in
+                [r.image, r.probability.map { String(format: "%.3f", $0) } ?? "-", r.flagged ? "yes" : "no",
+                 r.maskArea.map(String.init) ?? "-", r.mask ?? "-"]
+            }).rendered)
+        }
+    }
+}

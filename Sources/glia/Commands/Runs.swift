@@ -1,0 +1,43 @@
+// glia runs: the training runs of a workspace, newest first.
+import ArgumentParser
+import Foundation
+import GliaTraining
+
+struct Runs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List training runs: status, epochs, best validation loss and metric.")
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let store = RunStore(workspace: try workspace.open())
+        let runs = try store.runs()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(runs), as: UTF8.self))
+            return
+        }
+        guard !runs.isEmpty else {
+            print("No runs in \(workspace.url.path). Start one with 'glia train classifier|segmenter'.")
+            return
+        }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        let header = ["RUN", "RECIPE", "STATUS", "EPOCHS", "BEST", "VAL LOSS", "VAL METRIC", "STARTED"]
+        let rows = runs.map { r in
+            [r.id, r.recipe, r.status, String(r.epochsDone), r.bestEpoch.map(String.init) ?? "-",
+             r.bestValidationLoss.map { String(format: "%.4f", $0) } ?? "-",
+             r.bestValidationMetric.map { String(format: "%.4f", $0) } ?? "-",
+             formatter.string(from: r.createdAt)]
+        }
+        print(TextTable(header: header, rows: rows).rendered)
+        for r in runs where r.status == RunStatus.failed.rawValue {
+            print("\(r.id): \(r.message ?? "failed")")
+        }
+    }
+}

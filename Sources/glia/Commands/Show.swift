@@ -1,0 +1,98 @@
+// glia show: one slice drawn with half-block characters on standard output, masks overlaid.
+import ArgumentParser
+import Foundation
+import GliaData
+import GliaTUI
+
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a slice in the terminal with half-block characters, masks overlaid in colour.",
+        discussion: """
+            Colours are 24-bit when COLORTERM is truecolor or 24bit, else 256-colour. The ground truth \
+            (--mask) is filled, the prediction (--pred) outlined; --ascii prints a plain character ramp \
+            with o / x / X marking truth / prediction / both.
+            """)
+
+    @Argument(help: "The slice image (TIFF).")
+    var image: String
+
+    @Option(help: "Ground-truth mask (TIFF).")
+    var mask: String?
+
+    @Option(help: "Predicted mask (TIFF).")
+    var pred: String?
+
+    @Option(help: "Width in character cells (default: the terminal's, at most 128).")
+    var width: Int?
+
+    @Option(help: "Channel: pre, flair, post or rgb.")
+    var channel = "flair"
+
+    @Option(help: "Overlay style: fill or outline.")
+    var overlay = "fill"
+
+    @Flag(help: "Plain ASCII character ramp, no colour.")
+    var ascii = false
+
+    func run() async throws {
+        let channels: [String: ViewerChannel] = ["pre": .preContrast, "flair": .flair, "post": .postContrast, "rgb": .composite]
+        guard let chosenChannel = channels[channel.lowercased()] else {
+            throw ValidationError("--channel must be one of pre, flair, post, rgb (got '\(channel)')")
+        }
+        guard let style = ["fill": OverlayStyle.fill, "outline": .outline][overlay.lowercased()] else {
+            throw ValidationError("--overlay must be fill or outline (got '\(overlay)')")
+        }
+        // Check every path before decoding any, so the first message names the first bad path.
+        let imageURL = try UserPath.existing(image, as: .file)
+        let maskURL = try mask.map { try UserPath.existing($0, as: .file) }
+        let predURL = try pred.map { try UserPath.existing($0, as: .file) }
+        let slice = try TIFFImage.readImage(imageURL).value
+        let truth = try maskURL.map { try TIFFImage.readMask($0).value }
+        let prediction = try predURL.map { try TIFFImage.readMask($0).value }
+
+        let columns = max(8, width ?? min(128, Self.terminalColumns() ?? 80))
+        let rows = max(1, (columns * slice.height / max(1, slice.width) + 1) / 2)
+        var options = RenderOptions()
+        options.channel = chosenChannel
+        options.overlay = style
+        options.glyphs = ascii ? .ascii : .unicode
+        let cells = SliceRenderer.render(image: slice, truth: truth, prediction: prediction, options: options,
+                                         columns: columns, rows: rows)
+        let mode = ascii ? ColorMode.none : ColorMode.fromEnvironment(ProcessInfo.processInfo.environment)
+        FileHandle.standardOutput.write(Data(AnsiEncoder.encode(cells, colorMode: mode).utf8))
+    }
+
+    /// Columns of the terminal on stdout, when stdout is one.
+    private static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+}
+
+// Checks on paths the user typed (shared with the workstation), so each problem is one line naming the path.
+
+/// A user-supplied path that is missing, unreadable or of the wrong kind.
+struct UserPathError: Error, CustomStringConvertible {
+    let path: String
+    let message: String
+    var description: String { "\(path): \(message)" }
+}
+
+enum UserPath {
+    enum Kind { case file, folder, any }
+
+    /// The URL of `path` after checking it exists, has the expected kind and is readable.
+    static func existing(_ path: String, as kind: Kind) throws -> URL {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw UserPathError(path: path, message: "no such file or folder")
+        }
+        if kind == .file && isDirectory.boolValue { throw UserPathError(path: path, message: "is a folder, expected a file") }
+        if kind == .folder && !isDirectory.boolValue { throw UserPathError(path: path, message: "is a file, expected a folder") }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw UserPathError(path: path, message: "not readable (permission denied)")
+        }
+        return URL(fileURLWithPath: path)
+    }
+}

@@ -1,0 +1,169 @@
+// glia train: run a recipe headless, with a live progress line on a terminal and log lines elsewhere.
+import ArgumentParser
+import Dispatch
+import Foundation
+import GliaData
+import GliaTraining
+
+struct Train: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the classifier or the segmenter.",
+        discussion: """
+            Runs are kept in the workspace (see 'glia runs'). Ctrl-C stops after the current step and saves \
+            the run's 'last' checkpoint; 'glia train --resume RUN' continues it exactly. Without --data, \
+            the built-in phantom dataset is used.
+            """)
+
+    @Argument(help: "What to train: classifier or segmenter (omit with --resume).")
+    var recipe: RecipeKind?
+
+    @Option(help: "Dataset: a kaggle_3m folder or the seed's CSV. Default: the phantom dataset.")
+    var data: String?
+
+    @Option(help: "Continue the run with this id (or unique id prefix) from its last checkpoint.")
+    var resume: String?
+
+    @Option(help: "Epochs to train.") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int?
+    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float?
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.") var weightDecay: Float?
+    @Option(help: "Seed of every random stream of the run.") var seed: UInt64?
+    @Option(help: "Epochs without validation improvement before stopping early.") var patience: Int?
+    @Option(name: .customLong("image-size"), help: "Side the model sees (a divisor of 256).") var imageSize: Int?
+    @Option(name: .customLong("tumor-fraction"), help: "Fraction of each batch drawn from tumor slices (0 = natural).")
+    var tumorFraction: Double?
+    @Flag(name: .customLong("no-augment"), help: "Train without augmentation.") var noAugment = false
+    @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
+    @Flag(name: .customLong("freeze-backbone"), help: "Classifier: train the head only, caching backbone features.")
+    var freezeBackbone = false
+    @Option(help: "Classifier: torchvision-named backbone weights (.safetensors).") var weights: String?
+    @Option(name: .customLong("max-steps"), help: "Stop each epoch after this many steps (quick runs).")
+    var maxSteps: Int?
+
+    @OptionGroup var workspace: WorkspaceOptions
+
+    func validate() throws {
+        if resume == nil && recipe == nil { throw ValidationError("say what to train: 'classifier' or 'segmenter'") }
+        if resume != nil && recipe != nil { throw ValidationError("--resume continues a run as it was configured; drop '\(recipe!.rawValue)'") }
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
+        if let lr = learningRate, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let f = tumorFraction, !(0...1).contains(f) { throw ValidationError("--tumor-fraction must be in 0...1, got \(f)") }
+        if let w = weights { try InputPath.requireFile(w, option: "--weights") }
+        if let d = data { try InputPath.requireExists(d, option: "--data") }
+    }
+
+    func run() async throws {
+        let store = RunStore(workspace: try workspace.open())
+        let run: TrainingRun
+        do {
+            if let resume {
+                run = try TrainingRun.resume(resume, store: store)
+            } else {
+                run = try TrainingRun.start(try makeConfiguration(), store: store)
+            }
+        } catch {
+            throw CommandError("\(error)")
+        }
+        let stopper = InterruptHandler { run.actor.stop() }
+        let reporter = Task {
+            var reporter = TrainingReporter(configuration: run.actor.configuration)
+            await reporter.follow(run.actor)
+        }
+        let status = await run.actor.run()
+        await reporter.value
+        await run.recording.value
+        stopper.cancel()
+        if status == .failed { throw ExitCode.failure }
+    }
+
+    private func makeConfiguration() throws -> RunConfiguration {
+        let dataPath = try data ?? Phantom.ensureDefaultDataset().path
+        var c = RunConfiguration.defaults(for: recipe!, dataPath: URL(fileURLWithPath: dataPath).standardizedFileURL.path)
+        if let epochs { c.epochs = epochs }
+        if let batchSize { c.batchSize = batchSize }
+        if let learningRate { c.learningRate = learningRate }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let seed { c.seed = seed }
+        if let patience { c.patience = patience }
+        if let imageSize { c.imageSize = imageSize }
+        if let tumorFraction { c.tumorFraction = tumorFraction }
+        if noAugment { c.augment = false }
+        if let backbone { c.backbone = backbone }
+        if freezeBackbone {
+            c.freezeBackbone = true
+            c.augment = false  // cached features are of un-augmented slices
+        }
+        if let weights { c.weightsPath = URL(fileURLWithPath: weights).standardizedFileURL.path }
+        if let maxSteps { c.maxStepsPerEpoch = maxSteps }
+        return c
+    }
+}
+
+extension RecipeKind: ExpressibleByArgument {}
+
+/// Prints a run's events: a live line on a terminal, log lines otherwise.
+struct TrainingReporter {
+    var formatter: ProgressFormatter
+    let isTerminal = isatty(STDOUT_FILENO) == 1
+
+    init(configuration: RunConfiguration) {
+        formatter = ProgressFormatter(recipe: configuration.recipe, epochs: configuration.epochs)
+    }
+
+    mutating func follow(_ actor: TrainingActor) async {
+        var liveLineShown = false
+        for await event in await actor.subscribe() {
+            if case .step(let s) = event {
+                let line = formatter.progressLine(for: s)
+                if isTerminal {
+                    write("\r\u{1B}[2K" + line)
+                    liveLineShown = true
+                } else if s.step == s.stepsPerEpoch || s.step % max(1, s.stepsPerEpoch / 10) == 0 {
+                    write(line + "\n")
+                }
+                continue
+            }
+            guard let text = formatter.logLine(for: event) else { continue }
+            if liveLineShown { write("\r\u{1B}[2K") }
+            write(text + "\n")
+            liveLineShown = false
+        }
+    }
+
+    private func write(_ s: String) {
+        FileHandle.standardOutput.write(Data(s.utf8))
+    }
+}
+
+/// Ctrl-C handling for long commands: the first press asks the work to stop cleanly, the second exits.
+final class InterruptHandler {
+    private let source: DispatchSourceSignal
+
+    init(onInterrupt: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let presses = UncheckedBox(0)
+        source.setEventHandler {
+            presses.value += 1
+            if presses.value == 1 {
+                FileHandle.standardError.write(Data("\nstopping after this step and saving 'last' (Ctrl-C again to quit now)\n".utf8))
+                onInterrupt()
+            } else {
+                exit(130)
+            }
+        }
+        source.resume()
+    }
+
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// A mutable box touched only from one serial queue (the signal source's handler).
+private final class UncheckedBox: @unchecked Sendable {
+    var value: Int
+    init(_ value: Int) { self.value = value }
+}

@@ -1,0 +1,60 @@
+// glia tui (the default subcommand): opens the workstation on a dataset, the phantom set by default.
+import ArgumentParser
+import Foundation
+import GliaData
+import GliaTUI
+
+struct Workstation: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tui",
+        abstract: "Open the workstation (what plain `glia` does).",
+        discussion: """
+            Browses a dataset's patients and slices and shows slices with their masks. Without --data it \
+            opens the phantom dataset (created in the cache folder on first use). Press ? inside for keys.
+            """)
+
+    @Option(help: "A kaggle_3m-style folder or a seed CSV (default: the phantom dataset).")
+    var data: String?
+
+    @Option(help: "Colour theme: a name from the Themes folder (dark, light, high-contrast) or a .theme file.")
+    var theme: String?
+
+    @Flag(help: "Draw with ASCII characters only (automatic when the locale is not UTF-8).")
+    var ascii = false
+
+    func run() async throws {
+        try CursesScreen.checkTerminal()
+        let url: URL
+        let title: String
+        if let data {
+            url = try UserPath.existing(data, as: .any)
+            title = url.lastPathComponent
+        } else {
+            url = try Phantom.ensureDefaultDataset()
+            title = "phantom"
+        }
+        // Indexing and the mask scan take a moment on the full dataset; say what is happening.
+        FileHandle.standardError.write(Data("glia: reading \(url.path)\n".utf8))
+        let index = try DatasetIndex.load(url)
+        guard !index.patients.isEmpty else { throw UserPathError(path: url.path, message: "no patients found in this dataset") }
+        let source = DatasetSource(index: index, title: title)
+        let environment = ProcessInfo.processInfo.environment
+        let directories = Theme.searchDirectories(environment: environment, executable: Bundle.main.executableURL
+                                                  ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+        var chosen = Theme.dark
+        var message: (text: String, isError: Bool)?
+        if let theme {
+            do {
+                chosen = try Theme.load(named: theme, searchDirectories: directories)
+            } catch {
+                message = ("using the default theme: \(error)", true)
+            }
+        }
+        let forceASCII = ascii
+        try await MainActor.run {
+            let screen = try CursesScreen(forceASCII: forceASCII, environment: environment)
+            defer { screen.close() }
+            App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message).run()
+        }
+    }
+}

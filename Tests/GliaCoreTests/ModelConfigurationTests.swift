@@ -1,0 +1,58 @@
+import GliaCore
+import GliaTestSupport
+import XCTest
+
+/// Configurations survive JSON (checkpoint metadata) and rebuild the same model; bad input throws.
+final class ModelConfigurationTests: XCTestCase {
+    func testMetadataRoundTripRebuildsTheModel() throws {
+        let configs: [ModelConfiguration] = [
+            .resUNet(.standard),
+            .classifier(ClassifierConfiguration(backbone: .resnet18)),
+            .classifier(ClassifierConfiguration(
+                backbone: ResNetConfiguration(block: .bottleneck, blocksPerStage: [1, 2], widthPerGroup: 32,
+                                              inputChannels: 1),
+                imageSize: 128, poolSize: 2, hiddenFeatures: 32, dropout: 0.5, classes: 3)),
+        ]
+        for config in configs {
+            let metadata = config.metadata
+            let restored = try ModelConfiguration(metadata: metadata)
+            XCTAssertEqual(restored, config)
+            XCTAssertEqual(restored.json, config.json, "encoding must be stable")
+            let a = try config.makeModel(seed: 3)
+            let b = try restored.makeModel(seed: 3)
+            XCTAssertEqual(a.configuration, config)
+            XCTAssertEqual(a.stateNames, b.stateNames)
+            XCTAssertEqual(a.parameters.map(\.value), b.parameters.map(\.value), "same seed, same weights")
+        }
+    }
+
+    func testSeedHeadWidthFollowsTheSeed() throws {
+        // 256x256 input, ResNet-50: 8x8x2048 features -> AvgPool 4 -> 2x2x2048 -> 8192 inputs to fc1.
+        let c50 = ClassifierConfiguration(backbone: .resnet50)
+        XCTAssertEqual(c50.featureSize, 8)
+        XCTAssertEqual(c50.headInputFeatures, 8192)
+        XCTAssertEqual(ClassifierConfiguration(backbone: .resnet18).headInputFeatures, 2048)
+        XCTAssertEqual(ClassifierConfiguration(backbone: .resnet18, imageSize: 128).headInputFeatures, 512)
+    }
+
+    func testBadConfigurationsThrowOneLineErrors() {
+        let cases: [(String, String)] = [
+            ("{}", "not readable"),
+            (#"{"format":9,"kind":"resunet"}"#, "format 9"),
+            (#"{"format":1,"kind":"vit"}"#, "unknown model kind 'vit'"),
+            (#"{"format":1,"kind":"resunet","resunet":{"inputChannels":3,"filters":[],"outputChannels":1}}"#, "filters"),
+            (#"{"format":1,"kind":"classifier","classifier":{"backbone":{"block":"basic","blocksPerStage":[2,2,2,2],"widthPerGroup":64,"groups":1,"inputChannels":3},"imageSize":64,"poolSize":4,"hiddenFeatures":256,"dropout":0.3,"classes":2}}"#,
+             "smaller than the 4x4 pooling"),
+        ]
+        for (json, expected) in cases {
+            XCTAssertThrowsError(try ModelConfiguration(json: json), json) { error in
+                let text = (error as? LocalizedError)?.errorDescription ?? ""
+                XCTAssert(text.contains(expected), "\(json): \(text)")
+                XCTAssertFalse(text.contains("\n"), text)
+            }
+        }
+        XCTAssertThrowsError(try ModelConfiguration(metadata: ["other": "x"])) { error in
+            XCTAssertEqual(error as? ModelConfigurationError, .missing(ModelConfiguration.metadataKey))
+        }
+    }
+}

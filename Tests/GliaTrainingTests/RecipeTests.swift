@@ -1,0 +1,176 @@
+import Foundation
+import GliaCore
+import GliaData
+import GliaTraining
+import XCTest
+
+/// End-to-end recipe tests on phantom data: they learn, they resume exactly, and they fail cleanly.
+/// Small input sizes keep them within CI time in release builds.
+final class RecipeTests: XCTestCase {
+    private static let phantom: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("glia-recipe-phantom-\(getpid())")
+        if !FileManager.default.fileExists(atPath: url.path) {
+            _ = try! Phantom.write(to: url, configuration: .default)
+        }
+        return url
+    }()
+    private var workspaces: [URL] = []
+
+    override func tearDownWithError() throws {
+        for w in workspaces { try? FileManager.default.removeItem(at: w) }
+    }
+
+    private func store() throws -> RunStore {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("glia-recipe-ws-\(UUID().uuidString)")
+        workspaces.append(url)
+        return try RunStore(workspace: url)
+    }
+
+    private func segmenterConfiguration() -> RunConfiguration {
+        var c = RunConfiguration.defaults(for: .segmenter, dataPath: Self.phantom.path)
+        c.imageSize = 64
+        c.batchSize = 8
+        return c
+    }
+
+    private func classifierConfiguration() -> RunConfiguration {
+        var c = RunConfiguration.defaults(for: .classifier, dataPath: Self.phantom.path)
+        c.imageSize = 128
+        c.backbone = "resnet10"
+        return c
+    }
+
+    private func lastEpoch(_ run: TrainingRun) async -> EpochMetrics? {
+        var last: EpochMetrics?
+        for await event in await run.actor.subscribe() { if case .epoch(let e) = event { last = e } }
+        return last
+    }
+
+    func testSegmenterLearnsPhantomTumors() async throws {
+        var c = segmenterConfiguration()
+        c.epochs = 4
+        let run = try TrainingRun.start(c, store: try store())
+        let status = await run.actor.run()
+        XCTAssertEqual(status, .finished)
+        let last = await lastEpoch(run)
+        let epoch = try XCTUnwrap(last)
+        XCTAssertGreaterThan(epoch.validationMetric, 0.8, "per-volume Dice on phantom validation patients")
+
+        // The best checkpoint alone rebuilds the model; evaluated at full size on the same patients.
+        await run.recording.value
+        let store = try RunStore(workspace: workspaces.last!)
+        let pipeline = try TwoStagePipeline(classifier: nil, segmenter: try TrainedModel.load(run.runID, store: store))
+        let split = try DatasetSplit.read(from: store.folder(for: run.runID).appendingPathComponent("split.json"))
+        let loader = Loader(index: try DatasetIndex.load(Self.phantom), split: split, part: .validation,
+                            configuration: .evaluation(batchSize: 8))
+        let report = try Evaluator.evaluate(pipeline, loader: loader, part: "validation")
+        XCTAssertNil(report.classifier)
+        XCTAssertNil(report.pipeline, "no pipeline without a classifier")
+        let segmentation = try XCTUnwrap(report.segmenter)
+        XCTAssertEqual(segmentation.volumes, split.validation.count)
+        XCTAssertGreaterThan(segmentation.meanDice, 0.75)
+    }
+
+    func testClassifierLearnsPhantomTumors() async throws {
+        var c = classifierConfiguration()
+        c.epochs = 4
+        let run = try TrainingRun.start(c, store: try store())
+        let status = await run.actor.run()
+        XCTAssertEqual(status, .finished)
+        let last = await lastEpoch(run)
+        let epoch = try XCTUnwrap(last)
+        XCTAssertGreaterThan(epoch.validationMetric, 0.95, "validation accuracy")
+    }
+
+    /// Stops a run after `steps` optimisation steps (mid-epoch), then resumes it to the end.
+    private func interruptedThenResumed(_ c: RunConfiguration, stopAfter steps: Int) async throws -> URL {
+        let store = try store()
+        let first = try TrainingRun.start(c, store: store)
+        let watcher = Task {
+            for await event in await first.actor.subscribe() {
+                if case .step(let s) = event, s.globalStep == steps { first.actor.stop() }
+            }
+        }
+        let status = await first.actor.run()
+        await watcher.value
+        XCTAssertEqual(status, .stopped)
+        await first.recording.value
+        let resumed = try TrainingRun.resume(first.runID, store: store)
+        let final = await resumed.actor.run()
+        XCTAssertEqual(final, .finished)
+        await resumed.recording.value
+        XCTAssertEqual(try store.steps(of: first.runID).count, c.epochs * c.maxStepsPerEpoch)
+        return store.folder(for: first.runID).appendingPathComponent("last.safetensors")
+    }
+
+    private func uninterrupted(_ c: RunConfiguration) async throws -> URL {
+        let store = try store()
+        let run = try TrainingRun.start(c, store: store)
+        _ = await run.actor.run()
+        await run.recording.value
+        return store.folder(for: run.runID).appendingPathComponent("last.safetensors")
+    }
+
+    private func assertSameWeights(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (ma, _) = try TrainingCheckpoint.loadModel(from: a)
+        let (mb, _) = try TrainingCheckpoint.loadModel(from: b)
+        for (pa, pb) in zip(ma.parameters, mb.parameters) {
+            XCTAssertEqual(pa.value, pb.value, "parameter \(pa.name) differs", file: file, line: line)
+        }
+        for (ba, bb) in zip(ma.buffers, mb.buffers) {
+            XCTAssertEqual(ba.value, bb.value, "buffer \(ba.name) differs", file: file, line: line)
+        }
+    }
+
+    func testSegmenterResumesToTheSameWeights() async throws {
+        var c = segmenterConfiguration()
+        c.epochs = 2
+        c.maxStepsPerEpoch = 3
+        c.batchSize = 4
+        let resumed = try await interruptedThenResumed(c, stopAfter: 2)
+        let straight = try await uninterrupted(c)
+        try assertSameWeights(resumed, straight)
+    }
+
+    func testClassifierResumesToTheSameWeightsAndDropoutStream() async throws {
+        var c = classifierConfiguration()
+        c.epochs = 2
+        c.maxStepsPerEpoch = 2
+        c.batchSize = 4
+        let resumed = try await interruptedThenResumed(c, stopAfter: 3)
+        let straight = try await uninterrupted(c)
+        try assertSameWeights(resumed, straight)
+    }
+
+    func testDivergingRunFailsWithoutCheckpoint() async throws {
+        var c = segmenterConfiguration()
+        c.learningRate = 1e30
+        c.maxStepsPerEpoch = 6
+        c.batchSize = 4
+        let store = try store()
+        let run = try TrainingRun.start(c, store: store)
+        let events = Task { () -> [TrainingEvent] in
+            var all: [TrainingEvent] = []
+            for await e in await run.actor.subscribe() { all.append(e) }
+            return all
+        }
+        let status = await run.actor.run()
+        XCTAssertEqual(status, .failed)
+        let all = await events.value
+        guard case .failed(let message) = all.last else { return XCTFail("no failed event") }
+        XCTAssert(message.contains("not finite") || message.contains("nan") || message.contains("inf"), message)
+        let folder = store.folder(for: run.runID)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("last.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("best.safetensors").path))
+        await run.recording.value
+        XCTAssertEqual(try store.run(matching: run.runID).status, "failed")
+    }
+
+    func testMissingDatasetIsNamedInTheError() throws {
+        var c = segmenterConfiguration()
+        c.dataPath = "/nonexistent/lgg"
+        XCTAssertThrowsError(try TrainingRun.start(c, store: try store())) { error in
+            XCTAssert("\(error)".contains("/nonexistent/lgg"), "\(error)")
+        }
+    }
+}
