@@ -10,18 +10,16 @@ import Foundation
 /// Elementwise `out[i] = f(a[i], b[i])` in parallel; `b` may be the same tensor as `a`.
 func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     precondition(a.shape == b.shape, "elementwise: shape \(a.shape) vs \(b.shape)")
-    var out = Tensor(shape: a.shape)
-    a.scalars.withUnsafeBufferPointer { ap in
+    return a.scalars.withUnsafeBufferPointer { ap in
         b.scalars.withUnsafeBufferPointer { bp in
-            out.scalars.withUnsafeMutableBufferPointer { op in
-                guard let pa = ap.baseAddress, let pb = bp.baseAddress, let po = op.baseAddress else { return }
-                parallelFor(op.count, minimumChunk: 1 << 16) { part in
+            Tensor(shape: a.shape, fillingUninitialized: { po in
+                guard let pa = ap.baseAddress, let pb = bp.baseAddress else { return }
+                parallelFor(ap.count, minimumChunk: 1 << 16) { part in
                     for i in part { po[i] = f(pa[i], pb[i]) }
                 }
-            }
+            })
         }
     }
-    return out
 }
 
 /// Rectified linear unit, elementwise.
