@@ -29,7 +29,7 @@ private final class TinyModel: Layer {
 final class CheckpointTests: XCTestCase {
     private func save(_ model: TinyModel, metadata: [String: String] = [:],
                       extras: [String: Tensor] = [:]) throws -> URL {
-        let url = try temporaryFolder(self).appendingPathComponent("tiny.safetensors")
+        let url = try SafeTensorsTestFiles.folder(for: self).appendingPathComponent("tiny.safetensors")
         try Checkpoint.save(model, to: url, metadata: metadata, extraTensors: extras)
         return url
     }
@@ -110,7 +110,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testScalarShapesZeroDAndOneAreInterchangeable() throws {
-        let url = try temporaryFolder(self).appendingPathComponent("scalar.safetensors")
+        let url = try SafeTensorsTestFiles.folder(for: self).appendingPathComponent("scalar.safetensors")
         let model = TinyModel(seed: 1)
         var records = model.parameters.map {
             SafeTensorsRecord(name: $0.name, tensor: $0.torchLayout.toTorch($0.value))
@@ -127,7 +127,7 @@ final class CheckpointTests: XCTestCase {
     func testDuplicateModelNamesAreRejected() throws {
         let model = TinyModel(seed: 1)
         model.extra = [Parameter(name: "conv.bias", value: Tensor(shape: [2]))]
-        let url = try temporaryFolder(self).appendingPathComponent("dup.safetensors")
+        let url = try SafeTensorsTestFiles.folder(for: self).appendingPathComponent("dup.safetensors")
         XCTAssertEqual(problem { try Checkpoint.save(model, to: url) }, .duplicateName("conv.bias"))
     }
 

@@ -3,28 +3,31 @@ import GliaCore
 import GliaTestSupport
 import XCTest
 
-/// Builds safetensors bytes by hand: length field, header text, data.
-func safetensorsBytes(_ header: String, data: [UInt8], length: UInt64? = nil) -> Data {
-    let json = Data(header.utf8)
-    var out = Data()
-    withUnsafeBytes(of: (length ?? UInt64(json.count)).littleEndian) { out.append(contentsOf: $0) }
-    out.append(json)
-    out.append(contentsOf: data)
-    return out
-}
+/// File helpers shared by the safetensors and checkpoint tests.
+enum SafeTensorsTestFiles {
+    /// Builds safetensors bytes by hand: length field, header text, data.
+    static func bytes(_ header: String, data: [UInt8], length: UInt64? = nil) -> Data {
+        let json = Data(header.utf8)
+        var out = Data()
+        withUnsafeBytes(of: (length ?? UInt64(json.count)).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(contentsOf: data)
+        return out
+    }
 
-/// A fresh empty folder under the temporary directory, removed by the test's teardown block.
-func temporaryFolder(_ test: XCTestCase) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glia-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url
+    /// A fresh empty folder under the temporary directory, removed by the test's teardown block.
+    static func folder(for test: XCTestCase) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("glia-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
 }
 
 final class SafeTensorsTests: XCTestCase {
     private func problem(_ header: String, data: [UInt8], length: UInt64? = nil) -> SafeTensorsProblem? {
         do {
-            _ = try SafeTensorsFile(data: safetensorsBytes(header, data: data, length: length), path: "bad.safetensors")
+            _ = try SafeTensorsFile(data: SafeTensorsTestFiles.bytes(header, data: data, length: length), path: "bad.safetensors")
             return nil
         } catch let error as SafeTensorsError {
             XCTAssertEqual(error.path, "bad.safetensors")
@@ -36,7 +39,7 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testRoundTrip() throws {
-        let url = try temporaryFolder(self).appendingPathComponent("a.safetensors")
+        let url = try SafeTensorsTestFiles.folder(for: self).appendingPathComponent("a.safetensors")
         let a = Tensor(shape: [2, 3]) { Float($0) * 0.25 - 1 }
         let b = Tensor(shape: [1], scalars: [42])
         let c = Tensor(shape: [0, 4])
@@ -80,7 +83,7 @@ final class SafeTensorsTests: XCTestCase {
          "u":{"dtype":"U8","shape":[2],"data_offsets":[42,44]},
          "__metadata__":{"format":"pt"}}
         """
-        let file = try SafeTensorsFile(data: safetensorsBytes(header, data: f16 + bf16 + i64 + f64 + u8), path: "t")
+        let file = try SafeTensorsFile(data: SafeTensorsTestFiles.bytes(header, data: f16 + bf16 + i64 + f64 + u8), path: "t")
         let h = try file.tensor(named: "h")
         XCTAssertEqual(h.shape, [2, 3])
         XCTAssertEqual(h.scalars, [1, -2, 65504, 0x1p-24, .infinity, 0.333251953125])
@@ -160,8 +163,8 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testErrorNamesTheFileInOneLine() throws {
-        let url = try temporaryFolder(self).appendingPathComponent("broken.safetensors")
-        try safetensorsBytes(#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}}"#, data: [0]).write(to: url)
+        let url = try SafeTensorsTestFiles.folder(for: self).appendingPathComponent("broken.safetensors")
+        try SafeTensorsTestFiles.bytes(#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}}"#, data: [0]).write(to: url)
         XCTAssertThrowsError(try SafeTensorsFile(contentsOf: url)) { error in
             let text = (error as? LocalizedError)?.errorDescription ?? ""
             XCTAssert(text.hasPrefix(url.path), text)
@@ -174,7 +177,7 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testAtomicSaveLeavesOnlyTheFile() throws {
-        let folder = try temporaryFolder(self)
+        let folder = try SafeTensorsTestFiles.folder(for: self)
         let url = folder.appendingPathComponent("model.safetensors")
         let t = Tensor(shape: [3], scalars: [1, 2, 3])
         try SafeTensorsWriter.write([SafeTensorsRecord(name: "t", tensor: t)], to: url)

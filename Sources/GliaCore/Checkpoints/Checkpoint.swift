@@ -48,7 +48,7 @@ public enum CheckpointProblem: Equatable, Sendable, CustomStringConvertible {
     case unexpectedTensors([String])
     /// A tensor whose shape differs; both in PyTorch's layout.
     case shapeMismatch(name: String, file: [Int], model: [Int])
-    /// Two model tensors (or two extra tensors) share a name.
+    /// Two model tensors share a name.
     case duplicateName(String)
 
     public var description: String {
@@ -74,6 +74,7 @@ public struct CheckpointError: Error, Equatable, CustomStringConvertible, Locali
     /// What does not fit.
     public var problem: CheckpointProblem
 
+    /// An error about the checkpoint at `path`.
     public init(path: String, problem: CheckpointProblem) {
         self.path = path
         self.problem = problem

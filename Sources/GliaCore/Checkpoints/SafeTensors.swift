@@ -13,7 +13,9 @@ import Foundation
 
 /// Element types of the safetensors format that Glia reads (all converted to Float).
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
+    /// IEEE floats of 64, 32 and 16 bits, and bfloat16 (the top half of a float32).
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+    /// Signed and unsigned integers, and bytes holding 0 or 1.
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
     /// Bytes per element.
@@ -39,21 +41,37 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 
 /// What is wrong with a safetensors file.
 public enum SafeTensorsProblem: Equatable, Sendable, CustomStringConvertible {
+    /// The file could not be opened or mapped.
     case unreadable(String)
+    /// Fewer than the 8 bytes of the length field.
     case tooShort(bytes: Int)
+    /// The header length field exceeds `SafeTensorsFile.maximumHeaderLength`.
     case headerTooLarge(length: UInt64, limit: Int)
+    /// The header length field runs past the end of the file.
     case headerBeyondFile(length: UInt64, available: Int)
+    /// The header is not a JSON object.
     case invalidJSON(String)
+    /// A tensor entry lacks or mistypes dtype, shape or data_offsets.
     case invalidEntry(name: String, String)
+    /// A dtype Glia does not read.
     case unknownDType(name: String, dtype: String)
+    /// data_offsets reversed, negative or beyond the data section.
     case offsetsOutOfRange(name: String, begin: Int, end: Int, dataSize: Int)
+    /// shape x dtype size differs from the byte span of the offsets.
     case sizeMismatch(name: String, shape: [Int], dtype: String, expected: Int, actual: Int)
+    /// Two tensors share bytes.
     case overlap(name: String, other: String)
+    /// Bytes of the data section that no tensor covers, before a tensor.
     case hole(at: Int, before: String)
+    /// Bytes at the end of the data section that no tensor covers.
     case trailingBytes(covered: Int, dataSize: Int)
+    /// `__metadata__` is not an object of strings.
     case invalidMetadata
+    /// A requested tensor is not in the file.
     case missingTensor(String)
+    /// The writer only stores F32 and I64.
     case unsupportedWriteType(name: String, dtype: String)
+    /// Creating, writing, syncing or renaming the file failed.
     case writeFailed(String)
 
     public var description: String {
@@ -90,6 +108,7 @@ public struct SafeTensorsError: Error, Equatable, CustomStringConvertible, Local
     /// What is wrong.
     public var problem: SafeTensorsProblem
 
+    /// An error about the file at `path`.
     public init(path: String, problem: SafeTensorsProblem) {
         self.path = path
         self.problem = problem

@@ -34,9 +34,13 @@ public enum MetricError: Error, Equatable, CustomStringConvertible, LocalizedErr
 
 /// Counts of a binary classifier's outcomes, and the ratios built on them.
 public struct BinaryConfusionMatrix: Sendable, Equatable, Codable {
+    /// Positive predictions of positive labels.
     public var truePositives = 0
+    /// Positive predictions of negative labels.
     public var falsePositives = 0
+    /// Negative predictions of negative labels.
     public var trueNegatives = 0
+    /// Negative predictions of positive labels.
     public var falseNegatives = 0
 
     /// An empty matrix.

@@ -14,8 +14,11 @@ import Foundation
 
 /// Pixel counts of a predicted mask against the true mask.
 public struct MaskOverlap: Sendable, Equatable, Codable {
+    /// Pixels positive in both masks.
     public var truePositives = 0
+    /// Pixels positive only in the prediction.
     public var falsePositives = 0
+    /// Pixels positive only in the truth.
     public var falseNegatives = 0
 
     /// Zero counts.

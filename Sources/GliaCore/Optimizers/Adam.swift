@@ -51,7 +51,8 @@ public final class Adam: Optimizer {
     public func step(_ parameters: [Parameter]) {
         let lr = Double(learningRate)
         for p in parameters where !p.isFrozen {
-            var s = state[p.name] ?? Moments(m: [Float](repeating: 0, count: p.value.count),
+            // Taken out of the dictionary so the moment arrays are uniquely owned and updated in place.
+            var s = state.removeValue(forKey: p.name) ?? Moments(m: [Float](repeating: 0, count: p.value.count),
                                              v: [Float](repeating: 0, count: p.value.count), step: 0)
             s.step += 1
             let t = Double(s.step)

@@ -43,7 +43,8 @@ public final class SGD: Optimizer {
         for p in parameters where !p.isFrozen {
             let grad = p.grad
             let useMomentum = momentum > 0
-            var buffer = useMomentum ? buffers[p.name] ?? [] : []
+            // Taken out of the dictionary so the buffer is uniquely owned and updated in place.
+            var buffer = useMomentum ? buffers.removeValue(forKey: p.name) ?? [] : []
             let seeded = useMomentum && buffer.isEmpty
             if seeded { buffer = [Float](repeating: 0, count: p.value.count) }
             let nesterov = nesterov

@@ -13,10 +13,21 @@
 /// Lowers the learning rate when a validation metric stops improving (PyTorch semantics).
 public struct ReduceLROnPlateau: Sendable, Codable, Equatable {
     /// Whether lower (min) or higher (max) metric values are better.
-    public enum Mode: String, Sendable, Codable { case min, max }
+    public enum Mode: String, Sendable, Codable {
+        /// Lower is better (a loss).
+        case min
+        /// Higher is better (a Dice score).
+        case max
+    }
     /// Whether `threshold` is relative to the best value or an absolute margin.
-    public enum ThresholdMode: String, Sendable, Codable { case relative = "rel", absolute = "abs" }
+    public enum ThresholdMode: String, Sendable, Codable {
+        /// Better means beyond best * (1 -/+ threshold).
+        case relative = "rel"
+        /// Better means beyond best -/+ threshold.
+        case absolute = "abs"
+    }
 
+    /// Whether lower or higher metrics are better.
     public let mode: Mode
     /// Multiplier applied to the learning rate on a plateau.
     public let factor: Double
@@ -24,6 +35,7 @@ public struct ReduceLROnPlateau: Sendable, Codable, Equatable {
     public let patience: Int
     /// Minimum improvement that counts as better.
     public let threshold: Double
+    /// How `threshold` applies.
     public let thresholdMode: ThresholdMode
     /// Epochs after a reduction during which bad epochs are not counted.
     public let cooldown: Int
