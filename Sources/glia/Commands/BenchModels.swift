@@ -73,8 +73,13 @@ struct BenchModels: AsyncParsableCommand {
         }
         let gemmAfter = GEMMBaseline.measure()
         print("")
-        print(ModelBench.table(rows))
-        print(String(format: "\nGEMM baseline: %.1f GFLOP/s before, %.1f after the models.", gemmBefore, gemmAfter))
+        // How much of the quiet machine this run had, judged by the GEMM rate measured around it.
+        let share = (gemmBefore + gemmAfter) / 2 / GEMMBaseline.quietRate
+        print(ModelBench.table(rows, machineShare: share))
+        print(String(format: "\nGEMM baseline: %.1f GFLOP/s before, %.1f after the models; their mean is %.0f%% of "
+                     + "the quiet machine's %.0f GFLOP/s (peers.md).", gemmBefore, gemmAfter, share * 100,
+                     GEMMBaseline.quietRate))
+        print("norm = ratio / that share: an estimate of the ratio on a quiet machine (rough: the load varies during the run).")
         print("GFLOP/s = inference img/s x forward GFLOP/img (peers.md, scaled by (size/256)^2).")
     }
 }
@@ -128,6 +133,8 @@ func median(_ values: [Double]) -> Double {
 /// Plain single-precision GEMM rate through the BLAS door, the in-run ceiling for convolutions.
 enum GEMMBaseline {
     static let size = 2048
+    /// cblas_sgemm at 2048^2-4096^2 on 2 threads, quiet machine (peers.md: 165-171 GFLOP/s).
+    static let quietRate = 168.0
 
     /// Median GFLOP/s of a few square products after one warm-up.
     static func measure(reps: Int = 5) -> Double {
@@ -224,22 +231,25 @@ struct ModelBench {
                       latencyMS: latency, gflopPerImage: kind.peer.gflop * scale)
     }
 
-    /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster).
-    static func table(_ rows: [Result]) -> String {
+    /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster);
+    /// norm = ratio / machineShare (the in-run GEMM rate relative to the quiet machine's).
+    static func table(_ rows: [Result], machineShare: Double) -> String {
         func cell(_ v: Double?, _ format: String = "%.2f") -> String { v.map { String(format: format, $0) } ?? "-" }
-        func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false) -> String {
+        func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false, share: Double = 1) -> String {
             guard let g = glia, let p = peer, g > 0, p > 0 else { return "-" }
-            return String(format: "%.2fx", inverse ? p / g : g / p)
+            return String(format: "%.2fx", (inverse ? p / g : g / p) / share)
         }
-        let header = ["model", "train img/s", "PyTorch", "ratio", "infer img/s", "PyTorch", "ratio",
+        let header = ["model", "train img/s", "PyTorch", "ratio", "norm", "infer img/s", "PyTorch", "ratio", "norm",
                       "batch-1 ms", "PyTorch", "ratio", "infer GFLOP/s"]
         var lines = [header]
         for r in rows {
             let peer = r.kind.peer
             lines.append([r.kind.title,
                           cell(r.trainImagesPerSecond), cell(peer.train), ratio(r.trainImagesPerSecond, peer.train),
+                          ratio(r.trainImagesPerSecond, peer.train, share: machineShare),
                           cell(r.inferenceImagesPerSecond), cell(peer.inference),
                           ratio(r.inferenceImagesPerSecond, peer.inference),
+                          ratio(r.inferenceImagesPerSecond, peer.inference, share: machineShare),
                           cell(r.latencyMS, "%.1f"), cell(peer.latencyMS, "%.0f"),
                           ratio(r.latencyMS, peer.latencyMS, inverse: true),
                           cell(r.inferenceImagesPerSecond * r.gflopPerImage, "%.1f")])
