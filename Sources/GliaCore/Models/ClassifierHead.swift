@@ -27,6 +27,12 @@ public final class ClassifierHead: Layer {
         buffers = fc1.buffers + fc2.buffers
     }
 
+    /// The dropout layer's random stream; checkpoints save it so a resumed run drops the same units.
+    public var dropoutGenerator: RandomGenerator {
+        get { drop.rng }
+        set { drop.rng = newValue }
+    }
+
     /// Logits [N, classes] from features NHWC [N, h, w, C].
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         var h = flatten.forward(pool.forward(x, mode: mode), mode: mode)
