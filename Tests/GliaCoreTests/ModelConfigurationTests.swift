@@ -26,6 +26,15 @@ final class ModelConfigurationTests: XCTestCase {
         }
     }
 
+    func testJSONLayoutIsTheDocumentedOne() throws {
+        // The checkpoint metadata format: changing it breaks existing checkpoints.
+        XCTAssertEqual(ModelConfiguration.resUNet(.standard).json,
+                       #"{"format":1,"kind":"resunet","resunet":{"filters":[16,32,64,128,256],"inputChannels":3,"outputChannels":1}}"#)
+        let classifier = ModelConfiguration.classifier(ClassifierConfiguration(backbone: .resnet50)).json
+        XCTAssert(classifier.hasPrefix(#"{"classifier":{"backbone":{"block":"bottleneck","blocksPerStage":[3,4,6,3],"#), classifier)
+        XCTAssert(classifier.hasSuffix(#""format":1,"kind":"classifier"}"#), classifier)
+    }
+
     func testSeedHeadWidthFollowsTheSeed() throws {
         // 256x256 input, ResNet-50: 8x8x2048 features -> AvgPool 4 -> 2x2x2048 -> 8192 inputs to fc1.
         let c50 = ClassifierConfiguration(backbone: .resnet50)
