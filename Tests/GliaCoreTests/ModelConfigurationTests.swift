@@ -44,6 +44,23 @@ final class ModelConfigurationTests: XCTestCase {
         XCTAssertEqual(ClassifierConfiguration(backbone: .resnet18, imageSize: 128).headInputFeatures, 512)
     }
 
+    func testInputShapesAreCheckedBeforeForward() throws {
+        let unet = try ResUNet(configuration: .standard, seed: 0)
+        XCTAssertNoThrow(try unet.checkInput(shape: [2, 64, 48, 3]))
+        for bad in [[2, 64, 40, 3], [2, 64, 64, 1], [64, 64, 3], [0, 64, 64, 3]] {
+            XCTAssertThrowsError(try unet.checkInput(shape: bad)) { error in
+                XCTAssert("\(error)".contains("multiples of 16"), "\(error)")
+            }
+        }
+        let classifier = try ClassifierModel(configuration: ClassifierConfiguration(
+            backbone: ResNetConfiguration(block: .basic, blocksPerStage: [1]), imageSize: 64), seed: 0)
+        XCTAssertNoThrow(try classifier.checkInput(shape: [1, 64, 64, 3]))
+        XCTAssertThrowsError(try classifier.checkInput(shape: [1, 128, 128, 3])) { error in
+            XCTAssertEqual("\(error)", "input shape [1, 128, 128, 3] does not fit the model: [N, 64, 64, 3] with N >= 1 "
+                           + "(the head's width is fixed by the image size)")
+        }
+    }
+
     func testBadConfigurationsThrowOneLineErrors() {
         let cases: [(String, String)] = [
             ("{}", "not readable"),
