@@ -59,27 +59,29 @@ struct BenchModels: AsyncParsableCommand {
         if batch != 16 || size != 256 {
             print("Note: PyTorch's figures are for batch 16 at 256x256; the ratios below compare unlike runs.")
         }
-        let gemmBefore = GEMMBaseline.measure()
+        // The GEMM rate is measured before the first model and after each one; a row's share of the
+        // quiet machine is the mean of the rates measured on either side of it.
+        var gemm = [GEMMBaseline.measure()]
         print(String(format: "GEMM baseline (cblas_sgemm %d^2): %.1f GFLOP/s   [peers.md, quiet: 165-171]",
-                     GEMMBaseline.size, gemmBefore))
+                     GEMMBaseline.size, gemm[0]))
         print("")
         var rows: [ModelBench.Result] = []
+        var shares: [Double] = []
         for name in modelList {
             guard let kind = ModelKind(rawValue: name) else { continue }
             let bench = ModelBench(kind: kind, batch: batch, size: size, reps: reps, warmup: warmup,
                                    latencyReps: latencyReps, train: !noTrain)
             rows.append(try bench.run())
-            print(String(format: "  measured %@ (peak RSS %.2f GiB)", kind.title, peakResidentGiB()))
+            gemm.append(GEMMBaseline.measure())
+            shares.append((gemm[gemm.count - 2] + gemm[gemm.count - 1]) / 2 / GEMMBaseline.quietRate)
+            print(String(format: "  measured %@ (peak RSS %.2f GiB); GEMM now %.1f GFLOP/s", kind.title,
+                         peakResidentGiB(), gemm[gemm.count - 1]))
         }
-        let gemmAfter = GEMMBaseline.measure()
         print("")
-        // How much of the quiet machine this run had, judged by the GEMM rate measured around it.
-        let share = (gemmBefore + gemmAfter) / 2 / GEMMBaseline.quietRate
-        print(ModelBench.table(rows, machineShare: share))
-        print(String(format: "\nGEMM baseline: %.1f GFLOP/s before, %.1f after the models; their mean is %.0f%% of "
-                     + "the quiet machine's %.0f GFLOP/s (peers.md).", gemmBefore, gemmAfter, share * 100,
-                     GEMMBaseline.quietRate))
-        print("norm = ratio / that share: an estimate of the ratio on a quiet machine (rough: the load varies during the run).")
+        print(ModelBench.table(rows, machineShares: shares))
+        print("\nGEMM baseline around the rows (GFLOP/s): " + gemm.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+              + String(format: "; quiet machine (peers.md): %.0f.", GEMMBaseline.quietRate))
+        print("norm = ratio / (the row's GEMM rate / the quiet rate): a rough estimate of the ratio on a quiet machine.")
         print("GFLOP/s = inference img/s x forward GFLOP/img (peers.md, scaled by (size/256)^2).")
     }
 }
@@ -232,8 +234,8 @@ struct ModelBench {
     }
 
     /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster);
-    /// norm = ratio / machineShare (the in-run GEMM rate relative to the quiet machine's).
-    static func table(_ rows: [Result], machineShare: Double) -> String {
+    /// norm = ratio / machineShares[row] (the GEMM rate around that row relative to the quiet machine's).
+    static func table(_ rows: [Result], machineShares: [Double]) -> String {
         func cell(_ v: Double?, _ format: String = "%.2f") -> String { v.map { String(format: format, $0) } ?? "-" }
         func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false, share: Double = 1) -> String {
             guard let g = glia, let p = peer, g > 0, p > 0 else { return "-" }
@@ -242,7 +244,7 @@ struct ModelBench {
         let header = ["model", "train img/s", "PyTorch", "ratio", "norm", "infer img/s", "PyTorch", "ratio", "norm",
                       "batch-1 ms", "PyTorch", "ratio", "infer GFLOP/s"]
         var lines = [header]
-        for r in rows {
+        for (r, machineShare) in zip(rows, machineShares) {
             let peer = r.kind.peer
             lines.append([r.kind.title,
                           cell(r.trainImagesPerSecond), cell(peer.train), ratio(r.trainImagesPerSecond, peer.train),
