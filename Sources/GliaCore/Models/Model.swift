@@ -50,4 +50,9 @@ public struct ModelInputError: Error, Equatable, CustomStringConvertible, Locali
 extension Model {
     /// The PyTorch state_dict names of every parameter, then every buffer.
     public var stateNames: [String] { parameters.map(\.name) + buffers.map(\.name) }
+
+    /// The parameters that train (not frozen): what a step needs to zero and update. With a frozen
+    /// ResNet-50 backbone that is the head's 2.1 M of 25.6 M values, so zeroing only these keeps a
+    /// head-only step from clearing 94 MB of gradients that stay zero anyway.
+    public var trainableParameters: [Parameter] { parameters.filter { !$0.isFrozen } }
 }
