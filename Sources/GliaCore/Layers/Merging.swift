@@ -67,7 +67,7 @@ public final class Add: Layer {
     public func forward(_ a: Tensor, _ b: Tensor, mode: ForwardMode) -> Tensor {
         precondition(a.shape == b.shape, "Add: shapes \(a.shape) and \(b.shape) differ")
         trained = mode == .training
-        return zipMap(a, b) { $0 + $1 }
+        return zipMap(a, b, Sum.self)
     }
 
     /// The gradient for each input, which is `dy` for both.

@@ -52,3 +52,28 @@ extension BLAS {
         return try body()
     }
 }
+
+/// Process-wide memory settings for long numeric runs (training, benchmarks).
+public enum AllocatorTuning {
+    /// Makes glibc's malloc keep freed memory and hand it out again, instead of mapping every large
+    /// tensor fresh from the kernel and unmapping it on release. Fresh pages must be zeroed by the
+    /// kernel on first touch: in a ResUNet pass (batch 16, 256²) that was a quarter of all CPU time,
+    /// and this roughly doubled inference speed in `glia bench models` (peak memory +15 %).
+    ///
+    /// Sets M_MMAP_MAX 0 (no per-allocation mmap), M_TRIM_THRESHOLD Int32.max (about 2 GB: keep the heap)
+    /// and M_ARENA_MAX 1 (threads share the main heap; another thread's heap could not hold a
+    /// tensor over 64 MB and would fall back to mmap). Call it once, first thing in the process,
+    /// before other threads allocate. Does nothing on platforms without glibc.
+    public static func reuseFreedMemory() {
+        #if canImport(Glibc)
+        // <malloc.h> is not part of Swift's Glibc module: look mallopt up, and use glibc's (stable)
+        // option numbers M_TRIM_THRESHOLD -1, M_MMAP_MAX -4, M_ARENA_MAX -8.
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+        _ = mallopt(-4, 0)
+        _ = mallopt(-1, Int32.max)
+        _ = mallopt(-8, 1)
+        #endif
+    }
+}
