@@ -52,6 +52,8 @@ struct BenchModels: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Reuse freed tensor memory rather than have the kernel zero fresh pages for every activation.
+        AllocatorTuning.reuseFreedMemory()
         print("glia bench models: batch \(batch), \(size)x\(size)x3, median of \(reps) after \(warmup) warm-up "
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
               + "\(BLAS.threadCount) BLAS threads")
