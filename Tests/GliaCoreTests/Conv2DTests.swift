@@ -54,6 +54,7 @@ final class Conv2DTests: XCTestCase {
         (4, 3, 1, 2, 0, [2, 7, 5, 4]),   // ResNet downsample: 1x1 stride 2
         (3, 2, 7, 2, 3, [1, 9, 11, 3]),  // ResNet stem: 7x7 stride 2 padding 3
         (2, 3, 3, 1, 0, [1, 6, 7, 2]),   // unpadded
+        (5, 11, 3, 1, 1, [2, 6, 5, 5]),  // 11 outputs: the 8-wide bias path and its tail
     ]
 
     func testForwardMatchesDirectConvolution() {
@@ -104,6 +105,13 @@ final class Conv2DTests: XCTestCase {
         XCTAssertLessThan(maxAbsDifference(conv.backward(dy), dx), 1e-6)
         XCTAssertEqual(conv.weight.grad.squaredNorm, 0)
         XCTAssertEqual(conv.bias!.grad.squaredNorm, 0)
+    }
+
+    func testSingleThreadedBLASScopeRestoresTheThreadCount() {
+        let before = BLAS.threadCount
+        let inside = BLAS.singleThreaded { BLAS.threadCount }
+        XCTAssertEqual(inside, 1)
+        XCTAssertEqual(BLAS.threadCount, before)
     }
 
     func testParameterNamesAndLayout() {

@@ -26,6 +26,15 @@ final class ModelConfigurationTests: XCTestCase {
         }
     }
 
+    func testJSONLayoutIsTheDocumentedOne() throws {
+        // The checkpoint metadata format: changing it breaks existing checkpoints.
+        XCTAssertEqual(ModelConfiguration.resUNet(.standard).json,
+                       #"{"format":1,"kind":"resunet","resunet":{"filters":[16,32,64,128,256],"inputChannels":3,"outputChannels":1}}"#)
+        let classifier = ModelConfiguration.classifier(ClassifierConfiguration(backbone: .resnet50)).json
+        XCTAssert(classifier.hasPrefix(#"{"classifier":{"backbone":{"block":"bottleneck","blocksPerStage":[3,4,6,3],"#), classifier)
+        XCTAssert(classifier.hasSuffix(#""format":1,"kind":"classifier"}"#), classifier)
+    }
+
     func testSeedHeadWidthFollowsTheSeed() throws {
         // 256x256 input, ResNet-50: 8x8x2048 features -> AvgPool 4 -> 2x2x2048 -> 8192 inputs to fc1.
         let c50 = ClassifierConfiguration(backbone: .resnet50)
@@ -33,6 +42,23 @@ final class ModelConfigurationTests: XCTestCase {
         XCTAssertEqual(c50.headInputFeatures, 8192)
         XCTAssertEqual(ClassifierConfiguration(backbone: .resnet18).headInputFeatures, 2048)
         XCTAssertEqual(ClassifierConfiguration(backbone: .resnet18, imageSize: 128).headInputFeatures, 512)
+    }
+
+    func testInputShapesAreCheckedBeforeForward() throws {
+        let unet = try ResUNet(configuration: .standard, seed: 0)
+        XCTAssertNoThrow(try unet.checkInput(shape: [2, 64, 48, 3]))
+        for bad in [[2, 64, 40, 3], [2, 64, 64, 1], [64, 64, 3], [0, 64, 64, 3]] {
+            XCTAssertThrowsError(try unet.checkInput(shape: bad)) { error in
+                XCTAssert("\(error)".contains("multiples of 16"), "\(error)")
+            }
+        }
+        let classifier = try ClassifierModel(configuration: ClassifierConfiguration(
+            backbone: ResNetConfiguration(block: .basic, blocksPerStage: [1]), imageSize: 64), seed: 0)
+        XCTAssertNoThrow(try classifier.checkInput(shape: [1, 64, 64, 3]))
+        XCTAssertThrowsError(try classifier.checkInput(shape: [1, 128, 128, 3])) { error in
+            XCTAssertEqual("\(error)", "input shape [1, 128, 128, 3] does not fit the model: [N, 64, 64, 3] with N >= 1 "
+                           + "(the head's width is fixed by the image size)")
+        }
     }
 
     func testBadConfigurationsThrowOneLineErrors() {

@@ -118,6 +118,7 @@ final class ResNetTests: XCTestCase {
         model.computesInputGradient = true
         XCTAssert(model.backbone.parameters.allSatisfy(\.isFrozen))
         XCTAssert(model.head.parameters.allSatisfy { !$0.isFrozen })
+        XCTAssertEqual(model.trainableParameters.map(\.name), model.head.parameters.map(\.name))
         let before = model.backbone.buffers.map(\.value)
 
         let x = GradientCheck.randomTensor([3, 64, 64, 3], seed: 9)

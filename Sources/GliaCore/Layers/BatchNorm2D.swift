@@ -85,24 +85,22 @@ public final class BatchNorm2D: Layer {
             scale[c] = weight.value.scalars[c] * invStd[c]
             shift[c] = bias.value.scalars[c] - mean[c] * scale[c]
         }
-        var y = Tensor(shape: x.shape)
         let cc = channels
-        x.scalars.withUnsafeBufferPointer { xp in
-            y.scalars.withUnsafeMutableBufferPointer { yp in
-                scale.withUnsafeBufferPointer { sp in
-                    shift.withUnsafeBufferPointer { tp in
-                        let xs = xp.baseAddress!, ys = yp.baseAddress!, s = sp.baseAddress!, t = tp.baseAddress!
+        return x.scalars.withUnsafeBufferPointer { xp in
+            scale.withUnsafeBufferPointer { sp in
+                shift.withUnsafeBufferPointer { tp in
+                    Tensor(shape: x.shape, fillingUninitialized: { ys in
+                        let xs = xp.baseAddress!, s = sp.baseAddress!, t = tp.baseAddress!
                         parallelFor(rows, minimumChunk: max(1, 32768 / cc)) { part in
                             for r in part {
                                 let xr = xs + r * cc, yr = ys + r * cc
                                 for c in 0..<cc { yr[c] = xr[c] * s[c] + t[c] }
                             }
                         }
-                    }
+                    })
                 }
             }
         }
-        return y
     }
 
     /// Per-channel mean and biased variance of a `[rows, C]` matrix (two passes, double totals).
@@ -142,7 +140,6 @@ public final class BatchNorm2D: Layer {
         let cache = trainingCache(self.cache, "BatchNorm2D \(weight.name)")
         precondition(dy.shape == cache.x.shape, "\(weight.name): dy \(dy.shape) vs input \(cache.x.shape)")
         let cc = channels, rows = dy.count / channels
-        var dx = Tensor(shape: dy.shape)
         // sums[c] = S₁, sums[C + c] = Σ dy·(x − μ) = S₂·√(σ²+ε).
         let sums = dy.scalars.withUnsafeBufferPointer { dp in
             cache.x.scalars.withUnsafeBufferPointer { xp in
@@ -182,12 +179,12 @@ public final class BatchNorm2D: Layer {
             a[c] = Float(sums[c] / Double(rows))
             kb[c] = Float(kc * s2 * inv / Double(rows))
         }
-        dy.scalars.withUnsafeBufferPointer { dp in
+        return dy.scalars.withUnsafeBufferPointer { dp in
             cache.x.scalars.withUnsafeBufferPointer { xp in
-                dx.scalars.withUnsafeMutableBufferPointer { op in
-                    k.withUnsafeBufferPointer { kp in a.withUnsafeBufferPointer { ap in
-                        kb.withUnsafeBufferPointer { bp in cache.mean.withUnsafeBufferPointer { mp in
-                            let d = dp.baseAddress!, xs = xp.baseAddress!, o = op.baseAddress!
+                k.withUnsafeBufferPointer { kp in a.withUnsafeBufferPointer { ap in
+                    kb.withUnsafeBufferPointer { bp in cache.mean.withUnsafeBufferPointer { mp in
+                        Tensor(shape: dy.shape, fillingUninitialized: { o in
+                            let d = dp.baseAddress!, xs = xp.baseAddress!
                             let kk = kp.baseAddress!, aa = ap.baseAddress!, bb = bp.baseAddress!, mu = mp.baseAddress!
                             parallelFor(rows, minimumChunk: max(1, 32768 / cc)) { part in
                                 for r in part {
@@ -195,11 +192,10 @@ public final class BatchNorm2D: Layer {
                                     for c in 0..<cc { or[c] = kk[c] * (dr[c] - aa[c]) - bb[c] * (xr[c] - mu[c]) }
                                 }
                             }
-                        } }
+                        })
                     } }
-                }
+                } }
             }
         }
-        return dx
     }
 }

@@ -8,14 +8,20 @@
 //             dcol = dy · W            dx  = col2im(dcol)
 //
 // A 1x1, stride-1, unpadded convolution has col = x, so it is a plain GEMM with no copy.
-// Memory: im2col runs over blocks of output rows so the column buffer stays under
-// `columnBlockElements` floats whatever the batch and image size; backward recomputes the
-// columns per block instead of keeping them from forward. The training forward keeps only x.
+// With stride 1, dx is computed as a convolution of dy with the turned-around filters (see
+// `inputGradientAsConvolution`), so only strided convolutions need col2im.
+//
+// Blocks and threads: output rows are cut into blocks of at most `columnBlockElements` column floats
+// (memory stays bounded whatever the batch and image size). parallelFor workers each take a run of
+// blocks and do im2col + GEMM (+ bias) for one block while it sits in their core's cache, with
+// OpenBLAS held to one thread so it does not compete with them. Backward recomputes the columns per
+// block instead of keeping them from forward; the training forward keeps only x.
 
 /// A 2-D convolution with a square kernel, zero padding and an optional bias.
 public final class Conv2D: Layer {
-    /// Default for `columnBlockElements`.
-    public static let defaultColumnBlockElements = 1 << 20
+    /// Default for `columnBlockElements`: 2 MB, about one core's L2 share, and still 227 rows for the
+    /// largest patch (3x3x256), enough for GEMM to run at speed.
+    public static let defaultColumnBlockElements = 1 << 19
 
     public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int
     /// Filters `[Cout, k, k, Cin]` (OHWI), state_dict name "\(name).weight".
@@ -63,43 +69,55 @@ public final class Conv2D: Layer {
                             kernel: kernelSize, stride: stride, padding: padding)
     }
 
-    /// Output rows per im2col block.
+    /// Output rows per block: no more columns than `columnBlockElements`, and at least one block per worker.
     private func blockRows(_ g: ConvGeometry) -> Int {
-        max(1, min(g.rows, columnBlockElements / g.patch))
+        let byMemory = columnBlockElements / g.patch
+        let perWorker = (g.rows + ParallelConfig.workerCount - 1) / ParallelConfig.workerCount
+        return max(1, min(byMemory, perWorker))
     }
 
     /// `[N, H, W, Cin] -> [N, Ho, Wo, Cout]`; a training forward keeps x for `backward`.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let g = geometry(for: x)
-        var y = Tensor(shape: [g.batch, g.outHeight, g.outWidth, outChannels])
         input = mode == .training ? x : nil
-        if g.rows == 0 { return y }
-        let cout = outChannels, patch = g.patch
-        weight.value.scalars.withUnsafeBufferPointer { wp in
-            x.scalars.withUnsafeBufferPointer { xp in
-                y.scalars.withUnsafeMutableBufferPointer { yp in
-                    let w = wp.baseAddress!, xs = xp.baseAddress!, ys = yp.baseAddress!
-                    if isPointwise {
-                        BLAS.gemm(transposeB: true, m: g.rows, n: cout, k: patch,
-                                  a: xs, lda: patch, b: w, ldb: patch, c: ys, ldc: cout)
-                        return
+        let shape = [g.batch, g.outHeight, g.outWidth, outChannels]
+        if g.rows == 0 || x.count == 0 { return Tensor(shape: shape) }
+        return x.scalars.withUnsafeBufferPointer { xp in
+            weight.value.scalars.withUnsafeBufferPointer { wp in
+                if let bias {
+                    return bias.value.scalars.withUnsafeBufferPointer { bp in
+                        lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, bias: bp.baseAddress!)
                     }
-                    let block = blockRows(g)
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                    defer { col.deallocate() }
-                    var r0 = 0
-                    while r0 < g.rows {
-                        let r1 = min(g.rows, r0 + block)
-                        im2col(xs, g, rows: r0..<r1, into: col)
-                        BLAS.gemm(transposeB: true, m: r1 - r0, n: cout, k: patch,
-                                  a: col, lda: patch, b: w, ldb: patch, c: ys + r0 * cout, ldc: cout)
-                        r0 = r1
+                }
+                return lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, bias: nil)
+            }
+        }
+    }
+
+    /// out[rows, nOut] = im2col(x)·weightsᵀ (+ bias), with weights `[nOut, patch]`. Each worker takes a
+    /// contiguous run of row blocks and does im2col, GEMM and bias for a block while it is in cache.
+    private func lowered(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weights: UnsafePointer<Float>,
+                         outputs nOut: Int, bias: UnsafePointer<Float>?) -> Tensor {
+        let patch = g.patch, rows = g.rows
+        let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
+        let block = blockRows(g), blocks = (rows + block - 1) / block
+        return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
+            BLAS.singleThreaded {
+                parallelFor(blocks, minimumChunk: 1) { range in
+                    let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
+                    defer { col?.deallocate() }
+                    for index in range {
+                        let r0 = index * block, r1 = min(rows, r0 + block)
+                        var a = x + r0 * patch
+                        if let col { im2col(x, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
+                        let out = y + r0 * nOut
+                        BLAS.gemm(transposeB: true, m: r1 - r0, n: nOut, k: patch,
+                                  a: a, lda: patch, b: weights, ldb: patch, c: out, ldc: nOut)
+                        if let bias { addRowVector(bias, rows: r1 - r0, width: nOut, to: out) }
                     }
                 }
             }
-        }
-        if let bias { addRowVector(bias.value, to: &y) }
-        return y
+        })
     }
 
     /// Accumulates dW (and db) unless frozen; returns dL/dx, or an empty tensor when
@@ -109,79 +127,106 @@ public final class Conv2D: Layer {
         let g = geometry(for: x)
         precondition(dy.shape == [g.batch, g.outHeight, g.outWidth, outChannels],
                      "\(weight.name): dy shape \(dy.shape) does not match the output of input \(x.shape)")
-        let cout = outChannels, patch = g.patch
-        let needW = !weight.isFrozen, needX = computesInputGradient
-        if let bias, !bias.isFrozen {
+        let cout = outChannels
+        if let bias, !bias.isFrozen, g.rows > 0 {
             let sums = dy.scalars.withUnsafeBufferPointer { channelSums($0.baseAddress!, rows: g.rows, channels: cout) }
-            bias.grad.scalars.withUnsafeMutableBufferPointer { gb in
-                for o in 0..<cout { gb[o] += Float(sums[o]) }
-            }
+            for o in 0..<cout { bias.grad.scalars[o] += Float(sums[o]) }
         }
-        var dx = Tensor(shape: needX ? x.shape : [0])
-        if (!needW && !needX) || g.rows == 0 { return dx }
-        let wValue = weight.value
-        var wGrad = needW ? weight.grad : Tensor(shape: [0])
-        if needW { weight.grad = Tensor(shape: [0]) }  // take the storage so the += below does not copy
-        wValue.scalars.withUnsafeBufferPointer { wp in
-            x.scalars.withUnsafeBufferPointer { xp in
-                dy.scalars.withUnsafeBufferPointer { dyp in
-                    wGrad.scalars.withUnsafeMutableBufferPointer { gp in
-                        dx.scalars.withUnsafeMutableBufferPointer { dxp in
-                            let w = wp.baseAddress!, xs = xp.baseAddress!, d = dyp.baseAddress!
-                            if isPointwise {
-                                if needW {
-                                    BLAS.gemm(transposeA: true, m: cout, n: patch, k: g.rows,
-                                              a: d, lda: cout, b: xs, ldb: patch, beta: 1,
-                                              c: gp.baseAddress!, ldc: patch)
-                                }
-                                if needX {
-                                    BLAS.gemm(m: g.rows, n: patch, k: cout, a: d, lda: cout, b: w, ldb: patch,
-                                              c: dxp.baseAddress!, ldc: patch)
-                                }
-                                return
-                            }
-                            let block = blockRows(g)
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                            defer { col.deallocate() }
-                            var r0 = 0
-                            while r0 < g.rows {
-                                let r1 = min(g.rows, r0 + block)
-                                if needW {
-                                    im2col(xs, g, rows: r0..<r1, into: col)
+        if g.rows == 0 || x.count == 0 { return Tensor(shape: computesInputGradient ? x.shape : [0]) }
+        if !weight.isFrozen { accumulateWeightGradient(x, dy, g) }
+        guard computesInputGradient else { return Tensor(shape: [0]) }
+        if stride == 1 && padding <= kernelSize - 1 { return inputGradientAsConvolution(dy, g) }
+        return inputGradientByCol2im(dy, g)
+    }
+
+    /// dW += dyᵀ·im2col(x), over row blocks. Each worker sums into its own dW so none share memory;
+    /// the partial sums are added in a fixed order.
+    private func accumulateWeightGradient(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) {
+        let cout = outChannels, patch = g.patch, rows = g.rows
+        let pointwise = isPointwise
+        let block = blockRows(g), blocks = (rows + block - 1) / block
+        let parts = min(ParallelConfig.workerCount, blocks), size = cout * patch
+        var partial = [Float](repeating: 0, count: parts * size)
+        x.scalars.withUnsafeBufferPointer { xp in
+            dy.scalars.withUnsafeBufferPointer { dp in
+                partial.withUnsafeMutableBufferPointer { pp in
+                    let xs = xp.baseAddress!, d = dp.baseAddress!, acc = pp.baseAddress!
+                    BLAS.singleThreaded {
+                        parallelFor(parts, minimumChunk: 1) { range in
+                            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
+                            defer { col?.deallocate() }
+                            for part in range {
+                                for index in (part * blocks / parts)..<((part + 1) * blocks / parts) {
+                                    let r0 = index * block, r1 = min(rows, r0 + block)
+                                    var a = xs + r0 * patch
+                                    if let col { im2col(xs, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
                                     BLAS.gemm(transposeA: true, m: cout, n: patch, k: r1 - r0,
-                                              a: d + r0 * cout, lda: cout, b: col, ldb: patch, beta: 1,
-                                              c: gp.baseAddress!, ldc: patch)
+                                              a: d + r0 * cout, lda: cout, b: a, ldb: patch, beta: 1,
+                                              c: acc + part * size, ldc: patch)
                                 }
-                                if needX {
-                                    BLAS.gemm(m: r1 - r0, n: patch, k: cout, a: d + r0 * cout, lda: cout,
-                                              b: w, ldb: patch, c: col, ldc: patch)
-                                    col2imAccumulate(col, g, rows: r0..<r1, into: dxp.baseAddress!)
-                                }
-                                r0 = r1
                             }
                         }
                     }
                 }
             }
         }
-        if needW { weight.grad = wGrad }
-        return dx
+        weight.grad.scalars.withUnsafeMutableBufferPointer { gp in
+            for part in 0..<parts { for i in 0..<size { gp[i] += partial[part * size + i] } }
+        }
     }
-}
 
-/// `y[r, c] += v[c]` for every row of a tensor whose last axis has `v.count` elements.
-func addRowVector(_ v: Tensor, to y: inout Tensor) {
-    let c = v.count
-    let rows = y.count / max(1, c)
-    v.scalars.withUnsafeBufferPointer { vp in
-        y.scalars.withUnsafeMutableBufferPointer { yp in
-            let base = yp.baseAddress!, vb = vp.baseAddress!
-            parallelFor(rows, minimumChunk: max(1, 65536 / max(1, c))) { part in
-                for r in part {
-                    let row = base + r * c
-                    for i in 0..<c { row[i] += vb[i] }
+    /// Stride 1: dx is itself a convolution of dy, with padding k−1−p and the filters turned around,
+    /// W'[ci, ky, kx, co] = W[co, k−1−ky, k−1−kx, ci]:
+    ///   dx[iy, ix, ci] = Σ dy[iy + ky − (k−1−p), ix + kx − (k−1−p), co] · W'[ci, ky, kx, co].
+    /// Output rows are independent, so it parallelises like forward and needs no col2im.
+    private func inputGradientAsConvolution(_ dy: Tensor, _ g: ConvGeometry) -> Tensor {
+        let k = kernelSize, cin = inChannels, cout = outChannels
+        var turned = [Float](repeating: 0, count: weight.value.count)
+        weight.value.scalars.withUnsafeBufferPointer { w in
+            for co in 0..<cout { for ky in 0..<k { for kx in 0..<k { for ci in 0..<cin {
+                turned[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * cout + co] = w[((co * k + ky) * k + kx) * cin + ci]
+            } } } }
+        }
+        let gt = ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, channels: cout,
+                              kernel: k, stride: 1, padding: k - 1 - padding)
+        precondition(gt.outHeight == g.height && gt.outWidth == g.width, "transposed geometry mismatch")
+        return dy.scalars.withUnsafeBufferPointer { dp in
+            turned.withUnsafeBufferPointer { tp in
+                lowered(dp.baseAddress!, gt, weights: tp.baseAddress!, outputs: cin, bias: nil)
+            }
+        }
+    }
+
+    /// Strided: dcol = dy·W per row block, then col2im. Each worker owns whole images, whose input
+    /// pixels no other worker touches.
+    private func inputGradientByCol2im(_ dy: Tensor, _ g: ConvGeometry) -> Tensor {
+        let cout = outChannels, patch = g.patch
+        let perImage = g.outHeight * g.outWidth
+        let block = max(1, min(perImage, columnBlockElements / patch))
+        var dx = Tensor(shape: [g.batch, g.height, g.width, g.channels])
+        weight.value.scalars.withUnsafeBufferPointer { wp in
+            dy.scalars.withUnsafeBufferPointer { dp in
+                dx.scalars.withUnsafeMutableBufferPointer { xp in
+                    let w = wp.baseAddress!, d = dp.baseAddress!, out = xp.baseAddress!
+                    BLAS.singleThreaded {
+                        parallelFor(g.batch, minimumChunk: 1) { images in
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
+                            defer { col.deallocate() }
+                            for image in images {
+                                var r0 = image * perImage
+                                while r0 < (image + 1) * perImage {
+                                    let r1 = min((image + 1) * perImage, r0 + block)
+                                    BLAS.gemm(m: r1 - r0, n: patch, k: cout, a: d + r0 * cout, lda: cout,
+                                              b: w, ldb: patch, c: col, ldc: patch)
+                                    col2imAccumulate(col, g, rows: r0..<r1, into: out)
+                                    r0 = r1
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+        return dx
     }
 }

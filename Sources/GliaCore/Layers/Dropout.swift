@@ -26,11 +26,11 @@ public final class Dropout: Layer {
         let keep: Float = probability < 1 ? 1 / (1 - probability) : 0
         let m = Tensor(shape: x.shape) { _ in rng.nextUniform() >= probability ? keep : 0 }
         mask = m
-        return zipMap(x, m) { $0 * $1 }
+        return zipMap(x, m, Product.self)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let m = trainingCache(mask, "Dropout")
-        return zipMap(dy, m) { $0 * $1 }
+        return zipMap(dy, m, Product.self)
     }
 }

@@ -18,12 +18,11 @@ public final class Concat: Layer {
         }
         let counts = parts.map { $0.shape.last! }
         let total = counts.reduce(0, +), rows = lead.reduce(1, *)
-        var y = Tensor(shape: lead + [total])
-        y.scalars.withUnsafeMutableBufferPointer { yp in
+        let y = Tensor(shape: lead + [total], fillingUninitialized: { dst in
             var offset = 0
             for (p, c) in zip(parts, counts) {
                 p.scalars.withUnsafeBufferPointer { pp in
-                    guard let src = pp.baseAddress, let dst = yp.baseAddress else { return }
+                    guard let src = pp.baseAddress else { return }
                     let start = offset
                     parallelFor(rows, minimumChunk: max(1, 32768 / max(1, total))) { part in
                         for r in part { (dst + r * total + start).update(from: src + r * c, count: c) }
@@ -31,7 +30,7 @@ public final class Concat: Layer {
                 }
                 offset += c
             }
-        }
+        })
         channelCounts = mode == .training ? counts : nil
         return y
     }
@@ -44,15 +43,14 @@ public final class Concat: Layer {
         let lead = Array(dy.shape.dropLast()), rows = lead.reduce(1, *)
         var offset = 0
         return counts.map { c in
-            var part = Tensor(shape: lead + [c])
-            dy.scalars.withUnsafeBufferPointer { dp in
-                part.scalars.withUnsafeMutableBufferPointer { pp in
-                    guard let src = dp.baseAddress, let dst = pp.baseAddress else { return }
+            let part = dy.scalars.withUnsafeBufferPointer { dp in
+                Tensor(shape: lead + [c], fillingUninitialized: { dst in
+                    guard let src = dp.baseAddress else { return }
                     let start = offset
                     parallelFor(rows, minimumChunk: max(1, 32768 / max(1, total))) { range in
                         for r in range { (dst + r * c).update(from: src + r * total + start, count: c) }
                     }
-                }
+                })
             }
             offset += c
             return part
@@ -69,7 +67,7 @@ public final class Add: Layer {
     public func forward(_ a: Tensor, _ b: Tensor, mode: ForwardMode) -> Tensor {
         precondition(a.shape == b.shape, "Add: shapes \(a.shape) and \(b.shape) differ")
         trained = mode == .training
-        return zipMap(a, b) { $0 + $1 }
+        return zipMap(a, b, Sum.self)
     }
 
     /// The gradient for each input, which is `dy` for both.

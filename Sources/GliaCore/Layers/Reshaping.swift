@@ -12,10 +12,9 @@ public final class Upsample2x: Layer {
 
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
-        var y = Tensor(shape: [n, 2 * h, 2 * w, c])
-        x.scalars.withUnsafeBufferPointer { xp in
-            y.scalars.withUnsafeMutableBufferPointer { yp in
-                guard let xs = xp.baseAddress, let ys = yp.baseAddress else { return }
+        let y = x.scalars.withUnsafeBufferPointer { xp in
+            Tensor(shape: [n, 2 * h, 2 * w, c], fillingUninitialized: { ys in
+                guard let xs = xp.baseAddress else { return }
                 // One worker per input row; it writes the two output rows that row becomes.
                 parallelFor(n * h, minimumChunk: max(1, 16384 / max(1, w * c))) { part in
                     for row in part {
@@ -29,7 +28,7 @@ public final class Upsample2x: Layer {
                         bottom.update(from: top, count: 2 * w * c)
                     }
                 }
-            }
+            })
         }
         inputShape = mode == .training ? x.shape : nil
         return y
@@ -39,10 +38,9 @@ public final class Upsample2x: Layer {
         let shape = trainingCache(inputShape, "Upsample2x")
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         precondition(dy.shape == [n, 2 * h, 2 * w, c], "Upsample2x: dy \(dy.shape), expected \([n, 2 * h, 2 * w, c])")
-        var dx = Tensor(shape: shape)
-        dy.scalars.withUnsafeBufferPointer { dp in
-            dx.scalars.withUnsafeMutableBufferPointer { xp in
-                guard let d = dp.baseAddress, let o = xp.baseAddress else { return }
+        return dy.scalars.withUnsafeBufferPointer { dp in
+            Tensor(shape: shape, fillingUninitialized: { o in
+                guard let d = dp.baseAddress else { return }
                 parallelFor(n * h, minimumChunk: max(1, 16384 / max(1, w * c))) { part in
                     for row in part {
                         let top = d + 2 * row * 2 * w * c, bottom = top + 2 * w * c
@@ -53,9 +51,8 @@ public final class Upsample2x: Layer {
                         }
                     }
                 }
-            }
+            })
         }
-        return dx
     }
 }
 

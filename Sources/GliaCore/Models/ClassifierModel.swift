@@ -42,6 +42,15 @@ public final class ClassifierModel: Model {
         buffers = backbone.buffers + head.buffers
     }
 
+    public func checkInput(shape: [Int]) throws {
+        let c = classifierConfiguration
+        guard shape.count == 4, shape[0] > 0, shape[1] == c.imageSize, shape[2] == c.imageSize,
+              shape[3] == c.backbone.inputChannels else {
+            throw ModelInputError(shape: shape, requirement:
+                "[N, \(c.imageSize), \(c.imageSize), \(c.backbone.inputChannels)] with N >= 1 (the head's width is fixed by the image size)")
+        }
+    }
+
     /// Logits for an NHWC image batch. With a frozen backbone only the head trains.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let backboneMode: ForwardMode = freezeBackbone ? .inference : mode

@@ -2,8 +2,10 @@
 //
 // A checkpoint stores its model's configuration as JSON under the metadata key `glia.model`, so a
 // checkpoint alone rebuilds its model: `try ModelConfiguration(metadata: meta).makeModel(seed: 0)`,
-// then load the tensors by name. The JSON is versioned ("format": 1) and names its kind explicitly:
-//   {"format":1,"kind":"classifier","classifier":{...}}   or   {"format":1,"kind":"resunet","resunet":{...}}
+// then load the tensors by name. The JSON is versioned ("format": 1), names its kind explicitly and
+// has sorted keys, e.g. for the fixtures' ResUNet:
+//   {"format":1,"kind":"resunet","resunet":{"filters":[16,32,64,128,256],"inputChannels":3,"outputChannels":1}}
+// and for a classifier {"classifier":{"backbone":{...},"classes":2,...},"format":1,"kind":"classifier"}.
 import Foundation
 
 /// The structure of any Glia model; stored as JSON in checkpoint metadata.

@@ -49,9 +49,13 @@ public final class Projection: Layer {
 
 /// torchvision `BasicBlock`: two 3x3 convolutions, the first carrying the stride.
 public final class BasicBlock: ResidualBlock {
+    /// First 3x3 convolution (`conv1`), carrying the stride.
     public let conv1: Conv2D
+    /// `bn1`.
     public let bn1: BatchNorm2D
+    /// Second 3x3 convolution (`conv2`).
     public let conv2: Conv2D
+    /// `bn2`, before the residual sum.
     public let bn2: BatchNorm2D
     /// Present when the block changes resolution or width.
     public let downsample: Projection?
@@ -96,11 +100,17 @@ public final class BasicBlock: ResidualBlock {
 
 /// torchvision `Bottleneck`: 1x1 reduce, 3x3 (with the stride), 1x1 expand by 4.
 public final class Bottleneck: ResidualBlock {
+    /// 1x1 reduction to the inner width (`conv1`).
     public let conv1: Conv2D
+    /// `bn1`.
     public let bn1: BatchNorm2D
+    /// 3x3 convolution at the inner width (`conv2`), carrying the stride.
     public let conv2: Conv2D
+    /// `bn2`.
     public let bn2: BatchNorm2D
+    /// 1x1 expansion to planes * 4 (`conv3`).
     public let conv3: Conv2D
+    /// `bn3`, before the residual sum.
     public let bn3: BatchNorm2D
     /// Present when the block changes resolution or width.
     public let downsample: Projection?

@@ -62,6 +62,15 @@ public final class ResUNet: Model {
         buffers = parts.flatMap(\.buffers)
     }
 
+    public func checkInput(shape: [Int]) throws {
+        let c = resUNetConfiguration, m = c.sizeMultiple
+        guard shape.count == 4, shape[0] > 0, shape[3] == c.inputChannels,
+              shape[1] > 0, shape[2] > 0, shape[1] % m == 0, shape[2] % m == 0 else {
+            throw ModelInputError(shape: shape, requirement: "[N, H, W, \(c.inputChannels)] with N >= 1 and H, W "
+                                  + "positive multiples of \(m)")
+        }
+    }
+
     /// Probabilities NHWC [N, H, W, outputChannels] for an NHWC batch.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         var skips = [stem.forward(x, mode: mode)]

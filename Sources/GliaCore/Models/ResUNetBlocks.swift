@@ -11,9 +11,13 @@
 
 /// The ResUNet stem: two Conv3x3 -> ReLU -> BN stages.
 public final class ResUNetStem: Layer {
+    /// `conv1`, 3x3 from the image channels.
     public let conv1: Conv2D
+    /// `bn1`, after the first ReLU.
     public let bn1: BatchNorm2D
+    /// `conv2`, 3x3.
     public let conv2: Conv2D
+    /// `bn2`, after the second ReLU; its output is the stem's.
     public let bn2: BatchNorm2D
     private let relu1 = ReLU()
     private let relu2 = ReLU()
@@ -32,11 +36,13 @@ public final class ResUNetStem: Layer {
         buffers = conv1.buffers + bn1.buffers + conv2.buffers + bn2.buffers
     }
 
+    /// s0 from an NHWC image batch.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let h = bn1.forward(relu1.forward(conv1.forward(x, mode: mode), mode: mode), mode: mode)
         return bn2.forward(relu2.forward(conv2.forward(h, mode: mode), mode: mode), mode: mode)
     }
 
+    /// dL/dx from dL/ds0 (an empty tensor when conv1 skips its input gradient).
     public func backward(_ dy: Tensor) -> Tensor {
         let d = conv2.backward(relu2.backward(bn2.backward(dy)))
         return conv1.backward(relu1.backward(bn1.backward(d)))
@@ -45,11 +51,17 @@ public final class ResUNetStem: Layer {
 
 /// The ResUNet residual block: 1x1 -> BN -> ReLU -> 3x3 -> BN main path, 1x1 -> BN skip, ReLU of the sum.
 public final class ResUNetBlock: Layer {
+    /// `main_conv1`, 1x1.
     public let mainConv1: Conv2D
+    /// `main_bn1`.
     public let mainBN1: BatchNorm2D
+    /// `main_conv2`, 3x3.
     public let mainConv2: Conv2D
+    /// `main_bn2`, before the sum.
     public let mainBN2: BatchNorm2D
+    /// `skip_conv`, 1x1.
     public let skipConv: Conv2D
+    /// `skip_bn`, before the sum.
     public let skipBN: BatchNorm2D
     private let relu1 = ReLU()
     private let relu2 = ReLU()
@@ -72,6 +84,7 @@ public final class ResUNetBlock: Layer {
         buffers = parts.flatMap(\.buffers)
     }
 
+    /// ReLU(main(x) + skip(x)).
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let m = relu1.forward(mainBN1.forward(mainConv1.forward(x, mode: mode), mode: mode), mode: mode)
         var sum = mainBN2.forward(mainConv2.forward(m, mode: mode), mode: mode)
@@ -79,6 +92,7 @@ public final class ResUNetBlock: Layer {
         return relu2.forward(sum, mode: mode)
     }
 
+    /// dL/dx = dx_main + dx_skip; accumulates the block's parameter gradients.
     public func backward(_ dy: Tensor) -> Tensor {
         let d = relu2.backward(dy)
         var dx = skipConv.backward(skipBN.backward(d))

@@ -52,6 +52,8 @@ struct BenchModels: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Reuse freed tensor memory rather than have the kernel zero fresh pages for every activation.
+        AllocatorTuning.reuseFreedMemory()
         print("glia bench models: batch \(batch), \(size)x\(size)x3, median of \(reps) after \(warmup) warm-up "
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
               + "\(BLAS.threadCount) BLAS threads")
@@ -59,22 +61,29 @@ struct BenchModels: AsyncParsableCommand {
         if batch != 16 || size != 256 {
             print("Note: PyTorch's figures are for batch 16 at 256x256; the ratios below compare unlike runs.")
         }
-        let gemmBefore = GEMMBaseline.measure()
+        // The GEMM rate is measured before the first model and after each one; a row's share of the
+        // quiet machine is the mean of the rates measured on either side of it.
+        var gemm = [GEMMBaseline.measure()]
         print(String(format: "GEMM baseline (cblas_sgemm %d^2): %.1f GFLOP/s   [peers.md, quiet: 165-171]",
-                     GEMMBaseline.size, gemmBefore))
+                     GEMMBaseline.size, gemm[0]))
         print("")
         var rows: [ModelBench.Result] = []
+        var shares: [Double] = []
         for name in modelList {
             guard let kind = ModelKind(rawValue: name) else { continue }
             let bench = ModelBench(kind: kind, batch: batch, size: size, reps: reps, warmup: warmup,
                                    latencyReps: latencyReps, train: !noTrain)
             rows.append(try bench.run())
-            print(String(format: "  measured %@ (peak RSS %.2f GiB)", kind.title, peakResidentGiB()))
+            gemm.append(GEMMBaseline.measure())
+            shares.append((gemm[gemm.count - 2] + gemm[gemm.count - 1]) / 2 / GEMMBaseline.quietRate)
+            print(String(format: "  measured %@ (peak RSS %.2f GiB); GEMM now %.1f GFLOP/s", kind.title,
+                         peakResidentGiB(), gemm[gemm.count - 1]))
         }
-        let gemmAfter = GEMMBaseline.measure()
         print("")
-        print(ModelBench.table(rows))
-        print(String(format: "\nGEMM baseline: %.1f GFLOP/s before, %.1f after the models.", gemmBefore, gemmAfter))
+        print(ModelBench.table(rows, machineShares: shares))
+        print("\nGEMM baseline around the rows (GFLOP/s): " + gemm.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+              + String(format: "; quiet machine (peers.md): %.0f.", GEMMBaseline.quietRate))
+        print("norm = ratio / (the row's GEMM rate / the quiet rate): a rough estimate of the ratio on a quiet machine.")
         print("GFLOP/s = inference img/s x forward GFLOP/img (peers.md, scaled by (size/256)^2).")
     }
 }
@@ -128,6 +137,8 @@ func median(_ values: [Double]) -> Double {
 /// Plain single-precision GEMM rate through the BLAS door, the in-run ceiling for convolutions.
 enum GEMMBaseline {
     static let size = 2048
+    /// cblas_sgemm at 2048^2-4096^2 on 2 threads, quiet machine (peers.md: 165-171 GFLOP/s).
+    static let quietRate = 168.0
 
     /// Median GFLOP/s of a few square products after one warm-up.
     static func measure(reps: Int = 5) -> Double {
@@ -224,22 +235,25 @@ struct ModelBench {
                       latencyMS: latency, gflopPerImage: kind.peer.gflop * scale)
     }
 
-    /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster).
-    static func table(_ rows: [Result]) -> String {
+    /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster);
+    /// norm = ratio / machineShares[row] (the GEMM rate around that row relative to the quiet machine's).
+    static func table(_ rows: [Result], machineShares: [Double]) -> String {
         func cell(_ v: Double?, _ format: String = "%.2f") -> String { v.map { String(format: format, $0) } ?? "-" }
-        func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false) -> String {
+        func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false, share: Double = 1) -> String {
             guard let g = glia, let p = peer, g > 0, p > 0 else { return "-" }
-            return String(format: "%.2fx", inverse ? p / g : g / p)
+            return String(format: "%.2fx", (inverse ? p / g : g / p) / share)
         }
-        let header = ["model", "train img/s", "PyTorch", "ratio", "infer img/s", "PyTorch", "ratio",
+        let header = ["model", "train img/s", "PyTorch", "ratio", "norm", "infer img/s", "PyTorch", "ratio", "norm",
                       "batch-1 ms", "PyTorch", "ratio", "infer GFLOP/s"]
         var lines = [header]
-        for r in rows {
+        for (r, machineShare) in zip(rows, machineShares) {
             let peer = r.kind.peer
             lines.append([r.kind.title,
                           cell(r.trainImagesPerSecond), cell(peer.train), ratio(r.trainImagesPerSecond, peer.train),
+                          ratio(r.trainImagesPerSecond, peer.train, share: machineShare),
                           cell(r.inferenceImagesPerSecond), cell(peer.inference),
                           ratio(r.inferenceImagesPerSecond, peer.inference),
+                          ratio(r.inferenceImagesPerSecond, peer.inference, share: machineShare),
                           cell(r.latencyMS, "%.1f"), cell(peer.latencyMS, "%.0f"),
                           ratio(r.latencyMS, peer.latencyMS, inverse: true),
                           cell(r.inferenceImagesPerSecond * r.gflopPerImage, "%.1f")])
