@@ -9,17 +9,21 @@
 
 /// Max pooling with a square window; supports padding (e.g. ResNet's 3x3 stride-2 padding-1 stem).
 public final class MaxPool2D: Layer {
+    /// Window side, stride and padding (padded positions never win the max).
     public let kernelSize: Int, stride: Int, padding: Int
     /// Input shape and, per output element, the flat input index that won.
     private var cache: (shape: [Int], argmax: [Int32])?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
 
+    /// PyTorch MaxPool2d(kernelSize, stride, padding); padding at most half the window.
     public init(kernelSize: Int, stride: Int, padding: Int = 0) {
         precondition(kernelSize > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernelSize,
                      "MaxPool2D: bad kernel \(kernelSize), stride \(stride), padding \(padding)")
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
     }
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
         precondition(x.count < Int(Int32.max), "MaxPool2D: input \(x.shape) too large")
@@ -59,6 +63,7 @@ public final class MaxPool2D: Layer {
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let (shape, argmax) = trainingCache(cache, "MaxPool2D")
         precondition(dy.count == argmax.count, "MaxPool2D: dy \(dy.shape) does not match the forward output")
@@ -83,15 +88,19 @@ public final class MaxPool2D: Layer {
 
 /// Average pooling `AvgPool2d(k)`: window k, stride k, no padding.
 public final class AvgPool2D: Layer {
+    /// Window side, which is also the stride.
     public let kernelSize: Int
     private var inputShape: [Int]?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
 
+    /// PyTorch AvgPool2d(kernelSize).
     public init(kernelSize: Int) {
         precondition(kernelSize > 0, "AvgPool2D: kernel must be positive, got \(kernelSize)")
         self.kernelSize = kernelSize
     }
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
         let k = kernelSize, ho = h / k, wo = w / k
@@ -110,6 +119,7 @@ public final class AvgPool2D: Layer {
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let shape = trainingCache(inputShape, "AvgPool2D")
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
@@ -131,9 +141,12 @@ public final class AvgPool2D: Layer {
 /// Mean over height and width: `[N, H, W, C] -> [N, C]`.
 public final class GlobalAvgPool: Layer {
     private var inputShape: [Int]?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
         var y = Tensor(shape: [n, c])
@@ -147,6 +160,7 @@ public final class GlobalAvgPool: Layer {
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let shape = trainingCache(inputShape, "GlobalAvgPool")
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
