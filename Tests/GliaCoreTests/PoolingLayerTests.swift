@@ -22,6 +22,10 @@ final class PoolingLayerTests: XCTestCase {
         let y = MaxPool2D(kernelSize: 3, stride: 2, padding: 1).forward(negative, mode: .inference)
         XCTAssertEqual(y.shape, [1, 2, 2, 1])
         XCTAssertEqual(y.scalars, [-1, -2, -5, -6])
+        // Ties: the first pixel of the window (in row-major order) takes the gradient, as PyTorch.
+        let pool = MaxPool2D(kernelSize: 2, stride: 2)
+        _ = pool.forward(Tensor(shape: [1, 2, 2, 1], repeating: 3), mode: .training)
+        XCTAssertEqual(pool.backward(Tensor(shape: [1, 1, 1, 1], repeating: 1)).scalars, [1, 0, 0, 0])
     }
 
     func testMaxPoolGradients() {
@@ -29,6 +33,8 @@ final class PoolingLayerTests: XCTestCase {
             let pool = MaxPool2D(kernelSize: k, stride: s, padding: p)
             let x = separated(shape, seed: UInt64(k * 10 + shape[1]))
             if k == 3 { XCTAssertEqual(pool.forward(x, mode: .inference).shape, [2, 4, 3, 3]) }
+            // Inference skips the argmax bookkeeping but must give the same values.
+            XCTAssertEqual(pool.forward(x, mode: .inference), pool.forward(x, mode: .training))
             assertGradients(input: x, parameters: [], forward: { pool.forward($0, mode: .training) },
                             backward: { pool.backward($0) })
         }

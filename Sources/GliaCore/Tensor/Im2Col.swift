@@ -13,8 +13,11 @@
 
 /// The shapes of one convolution: input extents, kernel, stride, padding and output extents.
 public struct ConvGeometry: Sendable, Equatable {
+    /// Input extents, NHWC.
     public let batch: Int, height: Int, width: Int, channels: Int
+    /// Square kernel side, stride and zero padding.
     public let kernel: Int, stride: Int, padding: Int
+    /// Output extents (floor mode, as PyTorch).
     public let outHeight: Int, outWidth: Int
 
     /// Geometry of a k x k convolution over an `[N, H, W, C]` input. The output must be non-empty.
