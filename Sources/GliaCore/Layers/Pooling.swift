@@ -53,23 +53,50 @@ public final class MaxPool2D: Layer {
                             let (kys, kxs) = window(oy, ox, h, w)
                             let yr = ys + r * c
                             let corner = (b * h + oy * s - p) * w + ox * s - p   // pixel of (ky, kx) = (0, 0)
-                            yr.update(from: xs + (corner + kys.lowerBound * w + kxs.lowerBound) * c, count: c)
-                            if let am { (am + r * c).update(repeating: UInt8(kys.lowerBound * k + kxs.lowerBound), count: c) }
-                            for ky in kys {
-                                for kx in kxs where ky != kys.lowerBound || kx != kxs.lowerBound {
-                                    let src = xs + (corner + ky * w + kx) * c
-                                    if let am {
-                                        // Strictly greater: ties keep the first pixel, as PyTorch.
-                                        let ar = am + r * c, position = UInt8(ky * k + kx)
-                                        for ch in 0..<c {
-                                            let v = src[ch], better = v > yr[ch]
-                                            yr[ch] = better ? v : yr[ch]
-                                            ar[ch] = better ? position : ar[ch]
-                                        }
-                                    } else {
+                            let (ky0, kx0) = (kys.lowerBound, kxs.lowerBound)
+                            let first = xs + (corner + ky0 * w + kx0) * c
+                            guard let am else {
+                                yr.update(from: first, count: c)
+                                for ky in kys {
+                                    for kx in kxs where ky != ky0 || kx != kx0 {
+                                        let src = xs + (corner + ky * w + kx) * c
                                         for ch in 0..<c { yr[ch] = max(yr[ch], src[ch]) }
                                     }
                                 }
+                                continue
+                            }
+                            // Training: eight channels at a time, keeping the winning position in a
+                            // lane beside the running max. Strictly greater: ties keep the first
+                            // pixel, as PyTorch.
+                            let ar = am + r * c
+                            let firstPosition = Int32(ky0 * k + kx0)
+                            var c0 = 0
+                            while c0 + 8 <= c {
+                                var best = UnsafeRawPointer(first + c0).loadUnaligned(as: SIMD8<Float>.self)
+                                var position = SIMD8<Int32>(repeating: firstPosition)
+                                for ky in kys {
+                                    for kx in kxs where ky != ky0 || kx != kx0 {
+                                        let v = UnsafeRawPointer(xs + (corner + ky * w + kx) * c + c0)
+                                            .loadUnaligned(as: SIMD8<Float>.self)
+                                        let better = v .> best
+                                        best.replace(with: v, where: better)
+                                        position.replace(with: Int32(ky * k + kx), where: better)
+                                    }
+                                }
+                                UnsafeMutableRawPointer(yr + c0).storeBytes(of: best, as: SIMD8<Float>.self)
+                                for i in 0..<8 { ar[c0 + i] = UInt8(truncatingIfNeeded: position[i]) }
+                                c0 += 8
+                            }
+                            for ch in c0..<c {
+                                var best = first[ch], position = firstPosition
+                                for ky in kys {
+                                    for kx in kxs where ky != ky0 || kx != kx0 {
+                                        let v = xs[(corner + ky * w + kx) * c + ch]
+                                        if v > best { best = v; position = Int32(ky * k + kx) }
+                                    }
+                                }
+                                yr[ch] = best
+                                ar[ch] = UInt8(truncatingIfNeeded: position)
                             }
                         }
                     }
