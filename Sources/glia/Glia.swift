@@ -1,5 +1,6 @@
 // glia: the command-line entry point. With no subcommand it opens the workstation.
 import ArgumentParser
+import GliaCore
 
 @main
 struct Glia: AsyncParsableCommand {
@@ -24,4 +25,12 @@ struct Glia: AsyncParsableCommand {
         ],
         defaultSubcommand: Workstation.self
     )
+
+    /// Tunes the allocator before anything else runs: training and inference free and reallocate
+    /// tensors of the same sizes every step, and reusing the heap instead of fresh zeroed pages from
+    /// the kernel doubles ResUNet inference speed (at about 15% more peak memory).
+    static func main() async {
+        AllocatorTuning.reuseFreedMemory()
+        await main(nil)
+    }
 }
