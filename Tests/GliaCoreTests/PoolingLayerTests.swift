@@ -22,13 +22,21 @@ final class PoolingLayerTests: XCTestCase {
         let y = MaxPool2D(kernelSize: 3, stride: 2, padding: 1).forward(negative, mode: .inference)
         XCTAssertEqual(y.shape, [1, 2, 2, 1])
         XCTAssertEqual(y.scalars, [-1, -2, -5, -6])
+        // Ties: the first pixel of the window (in row-major order) takes the gradient, as PyTorch.
+        let pool = MaxPool2D(kernelSize: 2, stride: 2)
+        _ = pool.forward(Tensor(shape: [1, 2, 2, 9], repeating: 3), mode: .training)
+        let dx = pool.backward(Tensor(shape: [1, 1, 1, 9], repeating: 1))
+        XCTAssertEqual(dx.scalars, [Float](repeating: 1, count: 9) + [Float](repeating: 0, count: 27))
     }
 
     func testMaxPoolGradients() {
-        for (k, s, p, shape) in [(2, 2, 0, [2, 6, 4, 3]), (3, 2, 1, [2, 7, 5, 3]), (2, 2, 0, [1, 7, 5, 2])] {
+        for (k, s, p, shape) in [(2, 2, 0, [2, 6, 4, 3]), (3, 2, 1, [2, 7, 5, 3]), (2, 2, 0, [1, 7, 5, 2]),
+                                 (3, 2, 1, [1, 5, 5, 11])] {  // 11 channels: the 8-wide path and its tail
             let pool = MaxPool2D(kernelSize: k, stride: s, padding: p)
             let x = separated(shape, seed: UInt64(k * 10 + shape[1]))
-            if k == 3 { XCTAssertEqual(pool.forward(x, mode: .inference).shape, [2, 4, 3, 3]) }
+            if shape == [2, 7, 5, 3] { XCTAssertEqual(pool.forward(x, mode: .inference).shape, [2, 4, 3, 3]) }
+            // Inference skips the argmax bookkeeping but must give the same values.
+            XCTAssertEqual(pool.forward(x, mode: .inference), pool.forward(x, mode: .training))
             assertGradients(input: x, parameters: [], forward: { pool.forward($0, mode: .training) },
                             backward: { pool.backward($0) })
         }

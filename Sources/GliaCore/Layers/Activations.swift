@@ -55,15 +55,19 @@ enum Sum: ElementwiseFunction {
 /// Rectified linear unit, elementwise.
 public final class ReLU: Layer {
     private var output: Tensor?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let y = zipMap(x, x, ReLUForward.self)
         output = mode == .training ? y : nil
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let y = trainingCache(output, "ReLU")
         return zipMap(dy, y, ReLUBackward.self)
@@ -73,15 +77,19 @@ public final class ReLU: Layer {
 /// Logistic sigmoid, elementwise.
 public final class Sigmoid: Layer {
     private var output: Tensor?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let y = zipMap(x, x, SigmoidForward.self)
         output = mode == .training ? y : nil
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let y = trainingCache(output, "Sigmoid")
         return zipMap(dy, y, SigmoidBackward.self)
@@ -91,9 +99,12 @@ public final class Sigmoid: Layer {
 /// Softmax over the last axis (e.g. class logits `[N, classes]`).
 public final class Softmax: Layer {
     private var output: Tensor?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         precondition(x.rank >= 1 && x.shape.last! > 0, "Softmax: input \(x.shape) has an empty last axis")
         let width = x.shape.last!, rows = x.count / width
@@ -114,6 +125,7 @@ public final class Softmax: Layer {
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let y = trainingCache(output, "Softmax")
         precondition(dy.shape == y.shape, "Softmax: dy \(dy.shape) vs output \(y.shape)")

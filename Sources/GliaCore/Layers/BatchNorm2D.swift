@@ -14,9 +14,11 @@
 
 /// Batch normalisation over the channel (last) axis of NHWC activations.
 public final class BatchNorm2D: Layer {
+    /// Number of channels (the last axis).
     public let channels: Int
     /// Weight of the running-statistics update (PyTorch `momentum`, 0.1 by default).
     public let momentum: Float
+    /// Added to the variance before the square root (PyTorch `eps`).
     public let epsilon: Float
     /// γ `[C]`, "\(name).weight", initialised to 1.
     public let weight: Parameter
@@ -36,9 +38,12 @@ public final class BatchNorm2D: Layer {
     }
     private var cache: Cache?
 
+    /// Trainable tensors: weight, then bias (if any).
     public var parameters: [Parameter] { [weight, bias] }
+    /// running_mean, running_var, num_batches_tracked, in PyTorch's order.
     public var buffers: [Buffer] { [runningMean, runningVar, numBatchesTracked] }
 
+    /// γ = 1, β = 0, running mean 0, running variance 1, as a fresh PyTorch BatchNorm2d.
     public init(name: String, channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
         precondition(channels > 0, "\(name): channels must be positive")
         self.channels = channels

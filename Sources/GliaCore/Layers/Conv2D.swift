@@ -23,6 +23,7 @@ public final class Conv2D: Layer {
     /// largest patch (3x3x256), enough for GEMM to run at speed.
     public static let defaultColumnBlockElements = 1 << 19
 
+    /// Channel counts, square kernel side, stride and zero padding.
     public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int
     /// Filters `[Cout, k, k, Cin]` (OHWI), state_dict name "\(name).weight".
     public let weight: Parameter
@@ -35,6 +36,7 @@ public final class Conv2D: Layer {
     public var columnBlockElements = Conv2D.defaultColumnBlockElements
     private var input: Tensor?
 
+    /// Trainable tensors: weight, then bias (if any).
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     /// He-normal weights (fan-in k*k*Cin); bias U(-1/√fanIn, 1/√fanIn) as PyTorch.

@@ -5,6 +5,7 @@
 
 /// A fully connected layer.
 public final class Dense: Layer {
+    /// Input and output widths.
     public let inFeatures: Int, outFeatures: Int
     /// `[out, in]`, "\(name).weight".
     public let weight: Parameter
@@ -12,6 +13,7 @@ public final class Dense: Layer {
     public let bias: Parameter
     private var input: Tensor?
 
+    /// Trainable tensors: weight, then bias (if any).
     public var parameters: [Parameter] { [weight, bias] }
 
     /// Glorot-uniform weights; bias U(-1/√in, 1/√in) as PyTorch.

@@ -5,10 +5,12 @@
 
 /// Inverted dropout with its own seeded generator.
 public final class Dropout: Layer {
+    /// Chance that an element is zeroed in training.
     public let probability: Float
     /// The generator drawing the masks; part of a checkpoint if a run must resume bit-identically.
     public var rng: RandomGenerator
     private var mask: Tensor?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
 
     /// `probability` is the chance that an element is zeroed, in [0, 1].
@@ -18,6 +20,7 @@ public final class Dropout: Layer {
         self.rng = rng
     }
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         guard mode == .training else {
             mask = nil
@@ -29,6 +32,7 @@ public final class Dropout: Layer {
         return zipMap(x, m, Product.self)
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let m = trainingCache(mask, "Dropout")
         return zipMap(dy, m, Product.self)

@@ -6,9 +6,12 @@
 /// Concatenation of NHWC tensors along channels; all parts share N, H, W.
 public final class Concat: Layer {
     private var channelCounts: [Int]?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Joins `parts` along the channel (last) axis.
     public func forward(_ parts: [Tensor], mode: ForwardMode) -> Tensor {
         precondition(!parts.isEmpty, "Concat: no inputs")
         let lead = Array(parts[0].shape.dropLast())
@@ -61,9 +64,12 @@ public final class Concat: Layer {
 /// Elementwise sum of two same-shaped tensors (a residual connection).
 public final class Add: Layer {
     private var trained = false
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// a + b; the shapes must match.
     public func forward(_ a: Tensor, _ b: Tensor, mode: ForwardMode) -> Tensor {
         precondition(a.shape == b.shape, "Add: shapes \(a.shape) and \(b.shape) differ")
         trained = mode == .training

@@ -7,9 +7,12 @@
 /// Nearest-neighbour 2x upsampling, `[N, H, W, C] -> [N, 2H, 2W, C]`.
 public final class Upsample2x: Layer {
     private var inputShape: [Int]?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
         let y = x.scalars.withUnsafeBufferPointer { xp in
@@ -34,6 +37,7 @@ public final class Upsample2x: Layer {
         return y
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let shape = trainingCache(inputShape, "Upsample2x")
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
@@ -59,15 +63,19 @@ public final class Upsample2x: Layer {
 /// `[N, H, W, C] -> [N, C·H·W]` in PyTorch's (c, h, w) order.
 public final class Flatten: Layer {
     private var inputShape: [Int]?
+    /// None: this layer has no trainable state.
     public var parameters: [Parameter] { [] }
+    /// A new layer; each instance caches its own training activations.
     public init() {}
 
+    /// Forward pass (formula at the top of the file); a training forward keeps what `backward` needs.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         let (n, h, w, c) = x.nhwc
         inputShape = mode == .training ? x.shape : nil
         return x.nhwcToNCHW().reshaped([n, c * h * w])
     }
 
+    /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let shape = trainingCache(inputShape, "Flatten")
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])

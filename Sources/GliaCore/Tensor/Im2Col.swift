@@ -13,8 +13,11 @@
 
 /// The shapes of one convolution: input extents, kernel, stride, padding and output extents.
 public struct ConvGeometry: Sendable, Equatable {
+    /// Input extents, NHWC.
     public let batch: Int, height: Int, width: Int, channels: Int
+    /// Square kernel side, stride and zero padding.
     public let kernel: Int, stride: Int, padding: Int
+    /// Output extents (floor mode, as PyTorch).
     public let outHeight: Int, outWidth: Int
 
     /// Geometry of a k x k convolution over an `[N, H, W, C]` input. The output must be non-empty.
@@ -40,11 +43,16 @@ public func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int
                    into col: UnsafeMutablePointer<Float>) {
     let (k, c, s, p) = (g.kernel, g.channels, g.stride, g.padding)
     let patch = g.patch, run = k * c
+    // Output pixel of the current row, stepped along instead of divided out per row (three integer
+    // divisions per row cost as much as the copying for an RGB input).
+    var ox = rows.lowerBound % g.outWidth
+    var oy = (rows.lowerBound / g.outWidth) % g.outHeight
+    var b = rows.lowerBound / (g.outWidth * g.outHeight)
     for local in 0..<rows.count {
-        let r = rows.lowerBound + local
-        let ox = r % g.outWidth
-        let oy = (r / g.outWidth) % g.outHeight
-        let b = r / (g.outWidth * g.outHeight)
+        defer {
+            ox += 1
+            if ox == g.outWidth { ox = 0; oy += 1; if oy == g.outHeight { oy = 0; b += 1 } }
+        }
         let ix0 = ox * s - p
         // Valid kx range: 0 <= ix0 + kx < W.
         let kxLow = max(0, -ix0), kxHigh = min(k, g.width - ix0)

@@ -108,13 +108,17 @@ struct BenchConv: AsyncParsableCommand {
         let x = Tensor(shape: [batch, side, side, shape.cin]) { _ in rng.uniform(-1, 1) }
         let dy = Tensor(shape: [batch, side, side, shape.cout]) { _ in rng.uniform(-1, 1) }
         let (mm, n, k) = (batch * side * side, shape.cout, shape.kernel * shape.kernel * shape.cin)
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: mm * k)   // col, then dcol
+        // Baseline operands. Only a (col, then dcol = dy·w, the same every round) and dw (+= per
+        // round) are overwritten, so values stay bounded however many rounds run.
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: mm * k)
         let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: mm * n)   // y / dy
-        defer { a.deallocate(); w.deallocate(); c.deallocate() }
+        let dw = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: mm * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: mm * n)   // dy, never written
+        defer { a.deallocate(); w.deallocate(); dw.deallocate(); y.deallocate(); c.deallocate() }
         for i in 0..<(mm * k) { a[i] = Float(i % 7) * 0.1 - 0.3 }
-        for i in 0..<(n * k) { w[i] = Float(i % 5) * 0.1 - 0.2 }
-        for i in 0..<(mm * n) { c[i] = Float(i % 3) * 0.1 - 0.1 }
+        for i in 0..<(n * k) { w[i] = Float(i % 5) * 0.1 - 0.2; dw[i] = 0 }
+        for i in 0..<(mm * n) { c[i] = Float(i % 3) * 0.1 - 0.1; y[i] = 0 }
         // The measurements take turns, so load from other processes hits them alike. OpenBLAS's own
         // threads busy-wait (sched_yield) for ~0.1 s after a multi-threaded GEMM, which would steal the
         // cores Glia's workers run on (Glia keeps OpenBLAS to one thread per worker), so the baseline
@@ -122,9 +126,9 @@ struct BenchConv: AsyncParsableCommand {
         let times = medians([
             { _ = conv.forward(x, mode: .training) },  // training only keeps x, and backward needs it
             { _ = conv.backward(dy) },
-            { BLAS.gemm(transposeB: true, m: mm, n: n, k: k, a: a, lda: k, b: w, ldb: k, c: c, ldc: n) },
+            { BLAS.gemm(transposeB: true, m: mm, n: n, k: k, a: a, lda: k, b: w, ldb: k, c: y, ldc: n) },
             {
-                BLAS.gemm(transposeA: true, m: n, n: k, k: mm, a: c, lda: n, b: a, ldb: k, beta: 1, c: w, ldc: k)
+                BLAS.gemm(transposeA: true, m: n, n: k, k: mm, a: c, lda: n, b: a, ldb: k, beta: 1, c: dw, ldc: k)
                 BLAS.gemm(m: mm, n: k, k: n, a: c, lda: n, b: w, ldb: k, c: a, ldc: k)
             },
         ])
