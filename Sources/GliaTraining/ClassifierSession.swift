@@ -36,8 +36,7 @@ public final class ClassifierSession: RecipeSession {
         let model = try ClassifierModel(configuration: ClassifierConfiguration(backbone: backbone, imageSize: c.imageSize),
                                         seed: c.seed)
         if let weights = c.weightsPath, checkpoint == nil {
-            try Checkpoint.load(into: model.backbone, from: URL(fileURLWithPath: weights),
-                                options: CheckpointLoadOptions(allowUnexpected: true))
+            try model.loadPretrainedBackbone(from: SafeTensorsFile(contentsOf: URL(fileURLWithPath: weights)))
         }
         model.freezeBackbone = c.freezeBackbone
         state = TrainingState(
@@ -58,7 +57,7 @@ public final class ClassifierSession: RecipeSession {
     public var parametersAreFinite: Bool { state.model.parametersAreFinite }
 
     public func trainStep(epoch: Int, step: Int) throws -> StepResult {
-        state.optimizer.zeroGradients(model.parameters)
+        state.optimizer.zeroGradients(model.trainableParameters)
         let logits: Tensor, labels: [Int]
         if model.freezeBackbone {
             let members = data.train.plan(epoch: epoch)[step]

@@ -35,8 +35,9 @@ public struct TrainedModel {
                 throw TrainingDataError("run '\(reference)' has no checkpoint yet (\(folder.path))")
             }
         }
-        let (model, file) = try TrainingCheckpoint.loadModel(from: url)
-        let size = (try? TrainingCheckpoint.runConfiguration(in: file).imageSize) ?? TIFFImage.sliceSide
+        let (model, loaded) = try Checkpoint.loadModel(from: url)
+        let size = (try? TrainingCheckpoint.runConfiguration(metadata: loaded.metadata, path: url.path).imageSize)
+            ?? TIFFImage.sliceSide
         return TrainedModel(model: model, imageSize: size, source: reference)
     }
 

@@ -35,7 +35,7 @@ public final class SegmenterSession: RecipeSession {
     public func trainStep(epoch: Int, step: Int) throws -> StepResult {
         let batch = data.resized(try batches.batch(epoch: epoch, index: step))
         let model = state.model
-        state.optimizer.zeroGradients(model.parameters)
+        state.optimizer.zeroGradients(model.trainableParameters)
         let p = model.forward(batch.images, mode: .training)
         let result = try loss.evaluate(probabilities: p, targets: batch.masks)
         model.backward(result.gradient)

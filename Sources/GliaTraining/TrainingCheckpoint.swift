@@ -31,7 +31,7 @@ public enum TrainingCheckpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
-        var metadata = state.model.configuration.metadata
+        var metadata: [String: String] = [:]
         metadata[runKey] = try json(configuration)
         metadata[progressKey] = try json(state.progress)
         metadata[scheduleKey] = try json(state.schedule)
@@ -40,20 +40,12 @@ public enum TrainingCheckpoint {
         for (name, tensor) in state.optimizer.stateTensors(for: state.model.parameters) {
             extra[optimizerPrefix + name] = tensor
         }
-        try Checkpoint.save(state.model, to: url, metadata: metadata, extraTensors: extra)
+        try Checkpoint.saveModel(state.model, to: url, metadata: metadata, extraTensors: extra)
     }
 
-    /// Rebuilds the model a checkpoint describes and loads its weights.
-    public static func loadModel(from url: URL) throws -> (model: any Model, file: SafeTensorsFile) {
-        let file = try SafeTensorsFile(contentsOf: url)
-        let model = try ModelConfiguration(metadata: file.metadata).makeModel(seed: 0)
-        try Checkpoint.load(into: model, from: file)
-        return (model, file)
-    }
-
-    /// The run configuration stored in a checkpoint.
-    public static func runConfiguration(in file: SafeTensorsFile) throws -> RunConfiguration {
-        try decode(RunConfiguration.self, key: runKey, file: file)
+    /// The run configuration stored in a checkpoint's metadata (`path` names the file in errors).
+    public static func runConfiguration(metadata: [String: String], path: String) throws -> RunConfiguration {
+        try decode(RunConfiguration.self, key: runKey, metadata: metadata, path: path)
     }
 
     /// Restores optimizer, schedule, random streams and progress into `state` (whose model already
@@ -65,19 +57,21 @@ public enum TrainingCheckpoint {
             optimizerState[String(name.dropFirst(optimizerPrefix.count))] = tensor
         }
         try state.optimizer.loadState(optimizerState, for: state.model.parameters)
-        state.schedule = try decode(ReduceLROnPlateau.self, key: scheduleKey, file: file)
-        state.progress = try decode(TrainingProgress.self, key: progressKey, file: file)
-        state.generators = try decode([String: RandomGenerator].self, key: randomKey, file: file)
+        state.schedule = try decode(ReduceLROnPlateau.self, key: scheduleKey, metadata: file.metadata, path: file.path)
+        state.progress = try decode(TrainingProgress.self, key: progressKey, metadata: file.metadata, path: file.path)
+        state.generators = try decode([String: RandomGenerator].self, key: randomKey, metadata: file.metadata,
+                                      path: file.path)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, key: String, file: SafeTensorsFile) throws -> T {
-        guard let text = file.metadata[key] else {
-            throw TrainingDataError("\(file.path): not a training checkpoint (no '\(key)' in its metadata)")
+    private static func decode<T: Decodable>(_ type: T.Type, key: String, metadata: [String: String],
+                                             path: String) throws -> T {
+        guard let text = metadata[key] else {
+            throw TrainingDataError("\(path): not a training checkpoint (no '\(key)' in its metadata)")
         }
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
-            throw TrainingDataError("\(file.path): metadata '\(key)' is malformed (\(error.localizedDescription))")
+            throw TrainingDataError("\(path): metadata '\(key)' is malformed (\(error.localizedDescription))")
         }
     }
 }

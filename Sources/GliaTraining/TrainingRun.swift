@@ -33,7 +33,7 @@ public struct TrainingRun: Sendable {
             throw TrainingDataError("run \(run.id) has no last checkpoint to resume from (\(url.path))")
         }
         let file = try SafeTensorsFile(contentsOf: url)
-        let configuration = try TrainingCheckpoint.runConfiguration(in: file)
+        let configuration = try TrainingCheckpoint.runConfiguration(metadata: file.metadata, path: file.path)
         return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: file)
     }
 

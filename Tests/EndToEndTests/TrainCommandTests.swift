@@ -30,13 +30,24 @@ final class TrainCommandTests: XCTestCase {
         defer { tmux.close() }
         let workspace = Self.work.appendingPathComponent("ws-tty")
         try tmux.typeLine("\(GliaProcess.executable!.path) train segmenter --data \(data.path) --workspace \(workspace.path) "
-            + "--epochs 1 --max-steps 12 --batch-size 2 --image-size 64; echo rc=$?")
-        let first = try tmux.waitFor("a first progress line", timeout: 60) { $0.contains("step 2/12") }
-        XCTAssert(first.contains("epoch 1/1") && first.contains("loss") && first.contains("dice") && first.contains("img/s"), first)
+            + "--epochs 1 --max-steps 40 --batch-size 4 --image-size 128; echo rc=$?")
+        /// The step numbers of "step N/M" lines on the screen.
+        func steps(_ screen: String) -> [Int] {
+            screen.split(separator: "\n").compactMap { line in
+                guard let r = line.range(of: "step [0-9]+/[0-9]+", options: .regularExpression) else { return nil }
+                return Int(line[r].dropFirst(5).prefix { $0 != "/" })
+            }
+        }
         let exited = { (screen: String) in screen.range(of: "rc=[0-9]", options: .regularExpression) != nil }
-        let later = try tmux.waitFor("the line to advance", timeout: 60) { $0.contains("step 8/12") || exited($0) }
-        // One live line, rewritten in place: the earlier step is gone from the screen.
-        XCTAssertFalse(later.contains("step 2/12"), later)
+        let first = try tmux.waitFor("a first progress line", timeout: 60) { !steps($0).isEmpty || exited($0) }
+        let firstStep = try XCTUnwrap(steps(first).first, first)
+        XCTAssert(first.contains("epoch 1/1") && first.contains("loss") && first.contains("dice") && first.contains("img/s"), first)
+        let later = try tmux.waitFor("the line to advance", timeout: 60) { screen in
+            steps(screen).contains { $0 > firstStep } || exited(screen)
+        }
+        // One live line, rewritten in place: a single step line, further on than the first one.
+        XCTAssertEqual(steps(later).count, 1, later)
+        XCTAssertGreaterThan(steps(later).first ?? 0, firstStep, later)
         let end = try tmux.waitFor("the run to end", timeout: 120, exited)
         XCTAssert(end.contains("rc=0"), end)
         XCTAssert(end.contains("saved last checkpoint"), end)

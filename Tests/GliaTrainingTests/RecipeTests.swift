@@ -112,8 +112,8 @@ final class RecipeTests: XCTestCase {
     }
 
     private func assertSameWeights(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (ma, _) = try TrainingCheckpoint.loadModel(from: a)
-        let (mb, _) = try TrainingCheckpoint.loadModel(from: b)
+        let (ma, _) = try Checkpoint.loadModel(from: a)
+        let (mb, _) = try Checkpoint.loadModel(from: b)
         for (pa, pb) in zip(ma.parameters, mb.parameters) {
             XCTAssertEqual(pa.value, pb.value, "parameter \(pa.name) differs", file: file, line: line)
         }

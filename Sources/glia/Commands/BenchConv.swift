@@ -62,7 +62,6 @@ struct BenchConv: AsyncParsableCommand {
     }
 
     func run() async throws {
-        AllocatorTuning.reuseFreedMemory()
         #if DEBUG
         print("WARNING: debug build; these numbers mean nothing. Use: swift build -c release && .build/release/glia bench conv")
         #endif

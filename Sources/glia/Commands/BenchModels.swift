@@ -52,10 +52,6 @@ struct BenchModels: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Reuse freed tensor memory rather than have the kernel zero fresh pages for every activation.
-        // Only partly effective this late (threads that already allocated keep their own heaps): called
-        // first thing in Glia.main() it roughly doubles ResUNet inference here.
-        AllocatorTuning.reuseFreedMemory()
         print("glia bench models: batch \(batch), \(size)x\(size)x3, median of \(reps) after \(warmup) warm-up "
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
               + "\(BLAS.threadCount) BLAS threads")
