@@ -23,14 +23,14 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Continue the run with this id (or unique id prefix) from its last checkpoint.")
     var resume: String?
 
-    @Option(help: "Epochs to train.") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int?
-    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float?
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay.") var weightDecay: Float?
-    @Option(help: "Seed of every random stream of the run.") var seed: UInt64?
-    @Option(help: "Epochs without validation improvement before stopping early.") var patience: Int?
-    @Option(name: .customLong("image-size"), help: "Side the model sees (a divisor of 256).") var imageSize: Int?
-    @Option(name: .customLong("tumor-fraction"), help: "Fraction of each batch drawn from tumor slices (0 = natural).")
+    @Option(help: "Epochs to train (classifier 10, segmenter 20).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Images per step (16).") var batchSize: Int?
+    @Option(name: .customLong("lr"), help: "Initial learning rate (0.001, Adam).") var learningRate: Float?
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay (0).") var weightDecay: Float?
+    @Option(help: "Seed of every random stream of the run (1).") var seed: UInt64?
+    @Option(help: "Epochs without validation improvement before stopping early (classifier 3, segmenter 5).") var patience: Int?
+    @Option(name: .customLong("image-size"), help: "Side the model sees, a divisor of 256 (256).") var imageSize: Int?
+    @Option(name: .customLong("tumor-fraction"), help: "Fraction of each batch drawn from tumor slices, 0 = natural (segmenter 0.5, classifier 0).")
     var tumorFraction: Double?
     @Flag(name: .customLong("no-augment"), help: "Train without augmentation.") var noAugment = false
     @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
