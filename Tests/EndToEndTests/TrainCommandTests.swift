@@ -54,6 +54,30 @@ final class TrainCommandTests: XCTestCase {
         XCTAssert(end.contains("finished: finished"), end)
     }
 
+    func testCtrlCStopsAfterTheStepSavesLastAndResumeFinishes() throws {
+        let data = try prerequisites()
+        guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
+        let tmux = try TmuxSession(columns: 140, rows: 30)
+        defer { tmux.close() }
+        let workspace = Self.work.appendingPathComponent("ws-interrupt").path
+        let glia = GliaProcess.executable!.path
+        try tmux.typeLine("\(glia) train segmenter --data \(data.path) --workspace \(workspace) "
+            + "--epochs 2 --max-steps 30 --batch-size 4 --image-size 128")
+        try tmux.waitFor("training to start", timeout: 60) { $0.range(of: "step [0-9]+/", options: .regularExpression) != nil }
+        try tmux.send("C-c")
+        let stopped = try tmux.waitFor("the run to stop", timeout: 60) { $0.contains("finished: stopped") }
+        XCTAssert(stopped.contains("saved last checkpoint"), stopped)
+
+        let runs = try GliaProcess.run(["runs", "--workspace", workspace, "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(runs.output.utf8)) as? [[String: Any]]
+        XCTAssertEqual(list?.first?["status"] as? String, "stopped")
+        let run = try XCTUnwrap(list?.first?["id"] as? String)
+        let resumed = try GliaProcess.run(["train", "--resume", run, "--workspace", workspace])
+        XCTAssertEqual(resumed.status, 0, resumed.errors)
+        XCTAssert(resumed.output.contains("epoch 2/2"), resumed.output)
+        XCTAssert(resumed.output.contains("finished: finished"), resumed.output)
+    }
+
     func testTrainEvalPredictThroughPipes() throws {
         let data = try prerequisites()
         let ws = Self.work.appendingPathComponent("ws-pipe").path
