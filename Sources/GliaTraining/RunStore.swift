@@ -2,6 +2,7 @@
 // (tables run, step, epoch; see Workspace.swift for the layout).
 // Run ids read as "<recipe>-<yyyyMMdd-HHmmss>", with "-2", "-3"... when two runs start in one second.
 import Foundation
+import GliaCore
 import GRDB
 
 /// A run as listed by `glia runs`.

@@ -2,12 +2,8 @@
 //
 // Tensors are laid out in name order; the header JSON has sorted keys and is padded with spaces to
 // a multiple of 8 bytes so the data section starts aligned, as the Python library does.
-// Atomic save: write a hidden temporary file in the destination folder, fsync it, rename it over the
-// destination, fsync the folder. A crash leaves either the old file or the new one, never half of one.
+// Saves go through AtomicFile: a crash leaves either the old file or the new one.
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A tensor to write and the element type to store it as.
 public struct SafeTensorsRecord: Sendable {
@@ -56,7 +52,7 @@ public enum SafeTensorsWriter {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
         prefix.append(json)
 
-        try writeAtomically(to: url) { sink in
+        try AtomicFile.write(to: url) { sink in
             try sink(prefix)
             for record in sorted { try sink(encode(record)) }
         }
@@ -77,44 +73,4 @@ public enum SafeTensorsWriter {
         }
         return out
     }
-
-    /// Runs `body` with a sink that appends to a temporary file beside `url`, then fsyncs and renames
-    /// it to `url`. On any failure the temporary file is removed and `url` is untouched.
-    static func writeAtomically(to url: URL, _ body: ((Data) throws -> Void) throws -> Void) throws {
-        let path = url.path
-        func fail(_ problem: SafeTensorsProblem) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
-        let directory = url.deletingLastPathComponent().path
-        let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(UUID().uuidString)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw fail(.writeFailed("cannot create \(temporary): \(errnoText())")) }
-        var closed = false
-        var renamed = false
-        defer {
-            if !closed { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
-        try body { data in
-            try data.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw fail(.writeFailed("write: \(errnoText())")) }
-                    done += n
-                }
-            }
-        }
-        guard fsync(fd) == 0 else { throw fail(.writeFailed("fsync: \(errnoText())")) }
-        closed = true
-        guard close(fd) == 0 else { throw fail(.writeFailed("close: \(errnoText())")) }
-        guard rename(temporary, url.path) == 0 else { throw fail(.writeFailed("rename: \(errnoText())")) }
-        renamed = true
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
-        }
-    }
-
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
