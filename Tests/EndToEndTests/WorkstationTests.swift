@@ -121,6 +121,24 @@ final class WorkstationTests: XCTestCase {
         XCTAssertFalse(try tmux.alternateScreenOn(), "left the alternate screen")
     }
 
+    func testMouseClickSelectsAndWheelSteps() throws {
+        let data = try dataset()
+        let tmux = try session(columns: 120, rows: 36)
+        defer { tmux.close() }
+        try tmux.typeLine(command("--data \(data.path)"))
+        try tmux.waitFor(text: "Patients 1/3")
+        // X10 mouse reports (tmux-256color's kmous is ESC [ M): button + 32, then column and row + 33.
+        func report(button: Int, x: Int, y: Int) -> String {
+            "\u{1B}[M" + String(UnicodeScalar(UInt8(32 + button))) + String(UnicodeScalar(UInt8(33 + x))) + String(UnicodeScalar(UInt8(33 + y)))
+        }
+        try tmux.sendLiteral(report(button: 0, x: 4, y: 5))  // third patient row (title, border, header, rows)
+        try tmux.waitFor(text: "Patients 3/3")
+        try tmux.sendLiteral(report(button: 64 + 1, x: 90, y: 10))  // wheel down over the viewer: next slice
+        try tmux.waitFor(text: "slice 2/")
+        try tmux.send("q")
+        try tmux.waitFor(text: "rc=0")
+    }
+
     func testCtrlCRestoresTheTerminal() throws {
         let data = try dataset()
         let tmux = try session(columns: 90, rows: 26)
@@ -132,6 +150,37 @@ final class WorkstationTests: XCTestCase {
         try tmux.waitFor("the shell prompt") { _ in (try? tmux.alternateScreenOn()) == false }
         try tmux.typeLine("echo status=$?")
         try tmux.waitFor(text: "status=130")
+    }
+
+    func testTerminationAndCrashSignalsRestoreTheTerminal() throws {
+        let data = try dataset()
+        let tmux = try session(columns: 90, rows: 26)
+        defer { tmux.close() }
+        for (signal, status) in [(SIGTERM, 143), (SIGSEGV, 139)] {
+            try tmux.typeLine("clear")
+            try tmux.typeLine(command("--data \(data.path)"))
+            try tmux.waitFor(text: "Patients 1/3")
+            let shell = try tmux.panePID()
+            let glia = try XCTUnwrap(Self.childProcess(of: shell), "glia's process under the pane's shell")
+            XCTAssertEqual(kill(glia, signal), 0)
+            // Unlike Ctrl-C, these signals reach only glia, so the command line goes on to print the status.
+            try tmux.waitFor(text: "rc=\(status)")
+            XCTAssertFalse(try tmux.alternateScreenOn(), "left the alternate screen after signal \(signal)")
+        }
+    }
+
+    /// The first process whose parent is `parent` (read from /proc).
+    private static func childProcess(of parent: pid_t) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state, ppid, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == parent { return pid }
+        }
+        return nil
     }
 
     func testPlainGliaOpensThePhantomSetAndBrokenThemeNamesItsLine() throws {

@@ -46,13 +46,18 @@ public final class TmuxSession {
 
     /// Types `line` into the shell and presses Enter.
     public func typeLine(_ line: String) throws {
-        try run(["send-keys", "-t", "main", "-l", line])
-        try run(["send-keys", "-t", "main", "Enter"])
+        try sendLiteral(line)
+        try send("Enter")
     }
 
     /// Sends tmux key names (`j`, `Tab`, `BTab`, `Escape`, `C-c`, `PageDown`, ...).
     public func send(_ keys: String...) throws {
         try run(["send-keys", "-t", "main"] + keys)
+    }
+
+    /// Sends `text` as literal input bytes (e.g. a raw mouse report).
+    public func sendLiteral(_ text: String) throws {
+        try run(["send-keys", "-t", "main", "-l", text])
     }
 
     /// Resizes the window (the program gets SIGWINCH).
@@ -68,6 +73,13 @@ public final class TmuxSession {
     /// Whether the pane is in the alternate screen (a full-screen program is running).
     public func alternateScreenOn() throws -> Bool {
         try run(["display-message", "-p", "-t", "main", "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
+
+    /// The process id of the pane's shell.
+    public func panePID() throws -> pid_t {
+        let text = try run(["display-message", "-p", "-t", "main", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = pid_t(text) else { throw TmuxError(message: "tmux gave no pane pid: '\(text)'") }
+        return pid
     }
 
     /// Polls the screen every 50 ms until `condition` holds (returns that screen) or `timeout`

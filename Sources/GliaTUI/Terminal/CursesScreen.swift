@@ -3,8 +3,9 @@
 // Colours: with a direct-colour terminfo (COLORS = 2^24, e.g. TERM=tmux-direct) and COLORTERM saying
 // truecolor/24bit, a colour is its 0xRRGGBB value (values 0-7 are palette slots, so they are
 // clamped to 8). Otherwise colours map to palette entries 16-255 (`Palette256`), or to the 8 basic
-// colours on terminals that have no more. Colour pairs come from `alloc_pair`; when its table is
-// full we `reset_color_pairs()` and redraw everything (a fresh start, so no stale colours remain).
+// colours on terminals that have no more. Colour pairs come from `alloc_pair` and are kept across
+// frames (a slice step reuses most of them); when the table is full mid-frame we
+// `reset_color_pairs()` and redraw everything, a fresh start in which no stale colour remains.
 //
 // Restoring the terminal: `close()` on a normal quit; signal handlers for Ctrl-C, SIGTERM, SIGHUP
 // and crash signals (Swift traps arrive as SIGILL/SIGTRAP) call `endwin()` and re-raise the signal,
@@ -38,14 +39,19 @@ public final class CursesScreen: Screen {
     /// restricts frames to ASCII; `environment` decides direct colour (see `ColorMode`).
     public convenience init(forceASCII: Bool, environment: [String: String]) throws {
         setlocale(LC_ALL, "")
-        guard isatty(0) == 1, isatty(1) == 1 else {
-            throw TerminalError(description: "the workstation needs a terminal (stdin and stdout must be a TTY)")
-        }
+        try Self.checkTerminal()
         guard let output = fdopen(1, "w"), let input = fdopen(0, "r") else {
             throw TerminalError(description: "cannot open the terminal: stdin/stdout unavailable")
         }
         try self.init(output: output, input: input, term: nil, forceASCII: forceASCII, environment: environment)
         CursesScreen.installSignalHandlers()
+    }
+
+    /// Throws unless stdin and stdout are a terminal; lets commands fail before slow work.
+    public nonisolated static func checkTerminal() throws {
+        guard isatty(0) == 1, isatty(1) == 1 else {
+            throw TerminalError(description: "the workstation needs a terminal (stdin and stdout must be a TTY)")
+        }
     }
 
     /// A screen of `columns x rows` whose output goes to /dev/null, for benchmarks: the same
@@ -111,15 +117,20 @@ public final class CursesScreen: Screen {
 
     public func invalidate() {
         shown = nil
+        // Repaint the physical terminal too (Ctrl-L after another program scribbled on it).
+        clearok(window, true)
     }
 
     @discardableResult
     public func present(_ frame: CellBuffer) -> Int {
         guard frame.columns == columns, frame.rows == rows else { return 0 }
-        var written = write(frame, full: shown == nil)
+        var written = write(frame, since: shown)
         if written < 0 {
             // The pair table filled up mid-frame: start from a clean table and redraw everything.
-            written = write(frame, full: true)
+            reset_color_pairs()
+            pairs.removeAll(keepingCapacity: true)
+            clearok(window, true)
+            written = write(frame, since: nil)
         }
         shown = frame
         wnoutrefresh(window)
@@ -127,14 +138,8 @@ public final class CursesScreen: Screen {
         return max(0, written)
     }
 
-    /// Writes the cells that differ from `shown` (all of them when `full`); -1 when pairs ran out.
-    private func write(_ frame: CellBuffer, full: Bool) -> Int {
-        if full {
-            reset_color_pairs()
-            pairs.removeAll(keepingCapacity: true)
-            werase(window)
-        }
-        let old = full ? nil : shown
+    /// Writes the cells that differ from `old` (all of them when nil); -1 when pairs ran out.
+    private func write(_ frame: CellBuffer, since old: CellBuffer?) -> Int {
         var written = 0
         var cell = cchar_t()
         for y in 0..<frame.rows {

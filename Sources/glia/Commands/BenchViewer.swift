@@ -12,7 +12,8 @@ struct BenchViewer: AsyncParsableCommand {
             Each full redraw steps to another slice (so the slice is resampled again), builds the whole \
             frame and presents it to a screen that was invalidated (every cell written): an in-memory \
             screen, then ncurses writing to /dev/null with 256 and 24-bit colours. The baseline is a frame \
-            whose image is cached. Slices come from the phantom generator in memory: no disk time.
+            whose image is cached. Slices come from the phantom generator in memory (no disk time); one \
+            row times decoding a slice and its mask from TIFF, the extra cost of a cache miss.
             """)
 
     @Option(help: "Timed repetitions per row.")
@@ -28,11 +29,24 @@ struct BenchViewer: AsyncParsableCommand {
                 _ = SliceRenderer.render(image: slice.image, truth: slice.truth, prediction: nil, options: RenderOptions(),
                                          columns: 118, rows: 56)
             }
+            // A cache miss: one slice and its mask decoded from deflate TIFFs (what stepping costs
+            // when the idle-time prefetch has not run yet).
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glia-bench-viewer-\(getpid())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let imageURL = folder.appendingPathComponent("slice.tif"), maskURL = folder.appendingPathComponent("slice_mask.tif")
+            try TIFFImage.write(slice.image, to: imageURL)
+            if let truth = slice.truth { try TIFFImage.write(truth, to: maskURL) }
+            let decode = try Self.time(reps) {
+                _ = try TIFFImage.readImage(imageURL)
+                _ = try TIFFImage.readMask(maskURL)
+            }
             let memory = MemoryScreen(columns: 200, rows: 60)
             let (cached, full) = try Self.redraws(on: memory, source: source, repetitions: reps)
             var rows: [(String, [Double])] = [
                 ("baseline: frame with the image cached", cached),
                 ("slice renderer alone (118x56 cells)", renderer),
+                ("decode slice + mask from TIFF (cache miss)", decode),
                 ("full redraw, in-memory screen", full),
             ]
             // The same through ncurses, its output to /dev/null: pair allocation and escape codes included.
@@ -118,7 +132,7 @@ struct BenchViewer: AsyncParsableCommand {
     private static func ms(_ v: Double) -> String { String(format: "%.3f", v) }
 
     private static func row(_ a: String, _ b: String, _ c: String, _ d: String) -> String {
-        a.padding(toLength: 42, withPad: " ", startingAt: 0) + b.leftPadded(11) + c.leftPadded(10) + "  " + d
+        a.padding(toLength: 44, withPad: " ", startingAt: 0) + b.leftPadded(11) + c.leftPadded(10) + "  " + d
     }
 }
 

@@ -23,6 +23,7 @@ struct Workstation: AsyncParsableCommand {
     var ascii = false
 
     func run() async throws {
+        try CursesScreen.checkTerminal()
         let url: URL
         let title: String
         if let data {
@@ -32,6 +33,8 @@ struct Workstation: AsyncParsableCommand {
             url = try Phantom.ensureDefaultDataset()
             title = "phantom"
         }
+        // Indexing and the mask scan take a moment on the full dataset; say what is happening.
+        FileHandle.standardError.write(Data("glia: reading \(url.path)\n".utf8))
         let index = try DatasetIndex.load(url)
         guard !index.patients.isEmpty else { throw UserPathError(path: url.path, message: "no patients found in this dataset") }
         let source = DatasetSource(index: index, title: title)
