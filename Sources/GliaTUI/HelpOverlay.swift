@@ -44,6 +44,15 @@ public enum HelpOverlay {
             ("H J K L", "pan left/down/up/right"),
             ("0", "reset window and zoom"),
         ]),
+        Section(title: "Dashboard (D) and triage (T)", keys: [
+            ("D / T / B", "dashboard / triage / browser"),
+            ("Enter", "start run / open run"),
+            ("Space / x", "pause-resume / stop run"),
+            ("c / b", "compare run / block charts"),
+            ("a r f", "accept / reject / flag"),
+            ("1-4 / m", "rating / note"),
+            ("o / u", "order / next undecided"),
+        ]),
     ]
 
     /// Draws the overlay centred in `area`, in two columns when there is room.

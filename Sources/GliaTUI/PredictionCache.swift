@@ -46,6 +46,16 @@ public struct CachedPrediction: Sendable, Equatable {
     /// True when the mask was dropped to save memory and must be predicted again to be drawn.
     public var maskDropped = false
 
+    /// A result; `maskDropped` starts false.
+    public init(probability: Float?, flagged: Bool, mask: SliceMask?, predictedArea: Int, dice: Double?, truthArea: Int?) {
+        self.probability = probability
+        self.flagged = flagged
+        self.mask = mask
+        self.predictedArea = predictedArea
+        self.dice = dice
+        self.truthArea = truthArea
+    }
+
     /// How much the prediction disagrees with the truth, 0...1: the larger of 1 - Dice and the
     /// classifier's distance from the true label; nil without ground truth.
     public var disagreement: Double? {

@@ -50,8 +50,12 @@ public struct DashboardPane: Sendable {
         let version = live.version
         guard version != liveSnapshot?.version else { return false }
         let wasLive = liveSnapshot?.isLive ?? true
+        let hadID = liveSnapshot?.runID != nil
         liveSnapshot = live.snapshot
-        if wasLive, liveSnapshot?.isLive == false, let store { reloadRuns(store: store) }
+        // The run appears in the list once it exists, and its final status once it ends.
+        if let store, (wasLive && liveSnapshot?.isLive == false) || (!hadID && liveSnapshot?.runID != nil) {
+            reloadRuns(store: store)
+        }
         return true
     }
 
@@ -266,10 +270,10 @@ public struct DashboardPane: Sendable {
                 ChartPoint(x: Double(s.globalStep) / Double(max(1, s.stepsPerEpoch)), y: Double(loss ? s.loss : s.metric))
             }
             let trainEpochs = r.epochs.map { ChartPoint(x: Double($0.epoch), y: Double(loss ? $0.trainLoss : $0.trainMetric)) }
-            let validation = r.epochs.map { ChartPoint(x: Double($0.epoch), y: Double(loss ? $0.validationLoss : $0.validationMetric)) }
+            let validationEpochs = r.epochs.map { ChartPoint(x: Double($0.epoch), y: Double(loss ? $0.validationLoss : $0.validationMetric)) }
             return [ChartSeries(name: prefix + "step", color: step, points: steps),
                     ChartSeries(name: prefix + "train", color: train, points: trainEpochs),
-                    ChartSeries(name: prefix + "val", color: validation, points: validation)]
+                    ChartSeries(name: prefix + "val", color: validation, points: validationEpochs)]
         }
         var all = curves(run, prefix: "", step: theme.focus.blended(with: theme.background, alpha: 0.45),
                          train: theme.focus, validation: theme.accent)
