@@ -25,6 +25,8 @@ public struct TrainingSnapshot: Sendable {
     public var log: [String] = []
     /// Seconds per step (exponential moving average over unpaused steps), for the ETA.
     public var secondsPerStep: Double?
+    /// True once the run ended and its whole history is in the run store (lists may be re-read).
+    public var historyComplete = false
     /// Bumped by every change; the UI redraws when it moved.
     public var version = 0
     private var lastStepTime: Date?
@@ -148,6 +150,7 @@ public final class TrainingMonitor: Sendable {
             } catch {
                 monitor.state.withLock {
                     $0.phase = "failed"
+                    $0.historyComplete = true
                     $0.appendLog("cannot start: \(error)")
                 }
                 return
@@ -164,6 +167,10 @@ public final class TrainingMonitor: Sendable {
             await run.actor.run()
             await consumer.value
             await run.recording.value
+            monitor.state.withLock {
+                $0.historyComplete = true
+                $0.version += 1
+            }
         }
         return monitor
     }

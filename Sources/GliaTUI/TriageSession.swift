@@ -74,6 +74,7 @@ public struct TriageSession: Sendable {
         guard next != index else { return }
         index = next
         pendingRating = nil
+        status = nil
         savePosition()
     }
 
@@ -155,7 +156,7 @@ public struct TriageSession: Sendable {
             decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
             pendingRating = nil
             let time = Self.clock.string(from: record.decidedAt)
-            status = ("saved \(record.decision.rawValue) for \(record.patientID) slice \(record.sliceNumber) at \(time)", false)
+            status = ("saved \(record.decision.rawValue), slice \(record.sliceNumber), \(time)", false)
         } catch {
             status = ("NOT saved: \(error)", true)
         }

@@ -24,7 +24,7 @@ final class TriageSessionTests: XCTestCase {
         XCTAssertEqual(session.current, slices[0])
         session.move(by: 2)
         session.decide(.reject)
-        XCTAssertTrue(session.status?.text.hasPrefix("saved reject for P1 slice 3") == true, "\(String(describing: session.status))")
+        XCTAssertTrue(session.status?.text.hasPrefix("saved reject, slice 3,") == true, "\(String(describing: session.status))")
         session.rate(.wrong)
         session.setNote("misses the rim, edge case")
         session.move(by: 4)

@@ -49,11 +49,11 @@ public struct DashboardPane: Sendable {
         guard let live else { return false }
         let version = live.version
         guard version != liveSnapshot?.version else { return false }
-        let wasLive = liveSnapshot?.isLive ?? true
+        let wasStored = liveSnapshot?.historyComplete ?? false
         let hadID = liveSnapshot?.runID != nil
         liveSnapshot = live.snapshot
-        // The run appears in the list once it exists, and its final status once it ends.
-        if let store, (wasLive && liveSnapshot?.isLive == false) || (!hadID && liveSnapshot?.runID != nil) {
+        // The run appears in the list once it exists, and its final status once the store has it.
+        if let store, (!wasStored && liveSnapshot?.historyComplete == true) || (!hadID && liveSnapshot?.runID != nil) {
             reloadRuns(store: store)
         }
         return true

@@ -4,6 +4,7 @@
 // and one key each to accept, reject or flag, a 1-4 rating and a note. Decisions go through
 // `TriageSession` to the workspace database before the status says "saved".
 import Foundation
+import GliaData
 import GliaTraining
 
 /// State and drawing of triage mode.
@@ -99,7 +100,7 @@ public struct TriagePane: Sendable {
             drawPicker(into: &buffer, rect: rect, style: style)
             return
         }
-        let panel = min(44, max(30, rect.width / 3))
+        let panel = min(48, max(34, rect.width * 3 / 8))
         drawSlice(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height), style: style, source: source)
         drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style)
     }
@@ -136,8 +137,11 @@ public struct TriagePane: Sendable {
             viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: caption,
                         message: "cannot show this slice: \(error.description)")
         case .success(var loaded):
-            let prediction = cache?.prediction(for: key)
-            loaded.prediction = prediction?.mask
+            // A slice the classifier did not flag has an empty predicted mask, not a missing one.
+            if let p = cache?.prediction(for: key), !p.maskDropped {
+                loaded.prediction = p.mask ?? SliceMask(width: loaded.image.width, height: loaded.image.height,
+                                                        pixels: [UInt8](repeating: 0, count: loaded.image.width * loaded.image.height))
+            }
             let id = SliceCache.key(patient: key.patient, slice: key.slice) + (loaded.prediction == nil ? "" : "+p")
             viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: loaded, sliceID: id, caption: caption, message: nil)
         }
@@ -163,8 +167,9 @@ public struct TriagePane: Sendable {
         row("order", session.ordering.label)
         row("decided", "\(session.decisions.count) of \(session.order.count)")
         if let cache {
-            let progress = cache.failure ?? (cache.isReady ? "\(cache.computedCount) of \(session.order.count) predicted" : "loading models…")
-            row("predictions", progress, cache.failure == nil ? theme.muted : theme.error)
+            let loading = style.glyphs == .unicode ? "loading models…" : "loading models..."
+            let progress = cache.failure.map { _ in "failed" } ?? (cache.isReady ? "\(cache.computedCount)/\(session.order.count) slices done" : loading)
+            row("inference", progress, cache.failure == nil ? theme.muted : theme.error)
         }
         y += 1
         let key = session.current
@@ -199,8 +204,13 @@ public struct TriagePane: Sendable {
             row("note", decision?.note ?? "-")
         }
         y += 1
-        for line in ["a accept   r reject   f flag", "1-4 rating   m note", "j/k next/prev   u undecided", "o order   Esc pick models"] {
-            row("", line, theme.muted)
+        let keys = [("a", "accept"), ("r", "reject"), ("f", "flag"), ("1-4", "rating"), ("m", "note"), ("o", "order"),
+                    ("j/k", "move"), ("u", "undecided"), ("Esc", "models")]
+        for (i, (key, action)) in keys.enumerated() where y < inner.y + inner.height - 2 {
+            let x = inner.x + 1 + (i % 3) * 13
+            let used = buffer.text(key, x: x, y: y, foreground: theme.accent, background: theme.background, attributes: .bold)
+            buffer.text(" " + action, x: x + used, y: y, maxWidth: 12 - used, foreground: theme.muted, background: theme.background)
+            if i % 3 == 2 { y += 1 }
         }
         if let status = session.status {
             let statusY = inner.y + inner.height - 1
