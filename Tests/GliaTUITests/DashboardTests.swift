@@ -114,4 +114,30 @@ final class DashboardTests: XCTestCase {
         XCTAssertTrue(buffer.cells.contains { ["\u{2580}", "\u{2584}"].contains($0.character) }, "block curves")
         XCTAssertEqual(pane.toggleComparison(store: store), "comparing with \(run.id)")
     }
+
+    func testModeKeysSwitchTheWorkstationAndQuitStillWorks() throws {
+        let workspace = try Workspace(url: folder)
+        let source = MemorySliceSource(title: "memory", patients: [], slices: [:])
+        MainActor.assumeIsolated {
+            let screen = MemoryScreen(columns: 120, rows: 36, glyphMode: .ascii)
+            let workbench = Workbench(workspace: workspace, dataPath: "/data", source: source)
+            let app = App(screen: screen, source: source, theme: .dark, themeDirectories: [], workbench: workbench)
+            @MainActor func text() -> String { app.frame().plainText.joined(separator: "\n") }
+            app.handle(.key(.character("D")))
+            XCTAssertEqual(workbench.mode, .dashboard)
+            XCTAssertTrue(text().contains("New run"))
+            XCTAssertTrue(text().contains("DASHBOARD"))
+            app.handle(.key(.right))
+            XCTAssertEqual(workbench.dashboard.form.configuration.recipe, .classifier, "arrows edit the form")
+            XCTAssertTrue(text().contains("< classifier >"), "ASCII arrows in ASCII mode")
+            app.handle(.key(.character("T")))
+            XCTAssertTrue(text().contains("Triage needs a classifier run and a segmenter run"))
+            app.handle(.key(.escape))
+            XCTAssertEqual(workbench.mode, .browse)
+            XCTAssertFalse(text().contains("DASHBOARD"))
+            app.handle(.key(.character("D")))
+            app.handle(.key(.character("q")))
+            XCTAssertFalse(app.isRunning, "q quits from the dashboard too")
+        }
+    }
 }
