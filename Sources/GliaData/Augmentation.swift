@@ -37,11 +37,15 @@ public struct AugmentationConfiguration: Sendable, Codable, Equatable {
 
 /// One draw of augmentation parameters.
 public struct AugmentationParameters: Sendable, Equatable {
+    /// Mirror left-right.
     public var flip: Bool
+    /// Rotation in degrees; positive turns the image clockwise on screen (rows run downwards).
     public var degrees: Float
+    /// Isotropic scale factor (1.05 = 5 % larger).
     public var scale: Float
     /// Offset as a fraction of full scale (0.1 = +25.5 levels).
     public var brightness: Float
+    /// Intensity factor (1.1 = 10 % more contrast).
     public var contrast: Float
 
     public init(flip: Bool, degrees: Float, scale: Float, brightness: Float, contrast: Float) {

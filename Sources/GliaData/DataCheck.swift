@@ -21,6 +21,8 @@ public struct InstitutionSummary: Sendable, Codable, Equatable {
 
 /// The result of checking a dataset.
 public struct DataCheckReport: Sendable, Codable {
+    /// Version of this JSON schema; raised when a field changes meaning or disappears.
+    public var schema = 1
     /// The dataset's root folder.
     public var root: String
     /// "kaggle_3m" or "seed-csv".

@@ -184,7 +184,8 @@ public final class Loader: Sendable {
         var labels = [Int](repeating: 0, count: n)
         let imageStride = side * side * 3, maskStride = side * side
         for (position, record) in members.enumerated() {
-            var (image, mask) = try { let d = try decoded(record); return (d.image, d.mask) }()
+            let slice = try decoded(record)
+            var (image, mask) = (slice.image, slice.mask)
             if let config = configuration.augmentation {
                 var rng = RandomGenerator(seed: configuration.seed
                     ^ (UInt64(epoch + 1) &* 0x9E37_79B9_7F4A_7C15)

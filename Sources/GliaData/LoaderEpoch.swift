@@ -3,6 +3,7 @@
 // Workers claim batch numbers in increasing order, never more than `prefetch` ahead of the batch the
 // consumer waits for, and store finished batches by number; `next()` blocks until the next number
 // is ready. All shared state sits behind one NSCondition.
+import Dispatch
 import Foundation
 
 /// The batches of one epoch, in order. Call `next()` until it returns nil; `cancel()` (or releasing
@@ -23,7 +24,17 @@ public final class LoaderEpoch: Sendable {
     /// Number of batches in the whole epoch.
     public var batchCount: Int { state.plan.count }
 
+    /// The next batch in order, waiting for it if needed; nil after the last one (or once
+    /// cancelled). Throws the decode error of a batch whose slices could not be read.
     public func next() throws -> Batch? { try state.next() }
+
+    /// `next()` for async callers (a training actor): the wait happens on a Dispatch thread, not on
+    /// the caller's executor.
+    public func nextAsync() async throws -> Batch? {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try self.next() }) }
+        }
+    }
 
     /// Stops the workers after the batches they are building; later `next()` calls return nil.
     public func cancel() { state.cancel() }

@@ -143,7 +143,9 @@ final class TIFFHandle {
                         for tx in stride(from: 0, to: w, by: Int(tw)) {
                             let index = TIFFComputeTile(tiff, UInt32(tx), UInt32(ty), 0, UInt16(plane))
                             let n = tile.withUnsafeMutableBytes { TIFFReadEncodedTile(tiff, index, $0.baseAddress, -1) }
-                            if n < 0 { throw failure("cannot decode tile \(index)") }
+                            if n < Int(tw * th) * samplesPerBlockPixel * bytesPerSample {
+                                throw failure(n < 0 ? "cannot decode tile \(index)" : "tile \(index) is truncated")
+                            }
                             copyBlock(tile, blockWidth: Int(tw), x0: tx, y0: ty, rows: min(Int(th), h - ty),
                                       cols: min(Int(tw), w - tx), plane: plane, planes: planes, spp: spp,
                                       bytesPerSample: bytesPerSample, width: w, into: dst)
@@ -211,12 +213,13 @@ final class TIFFHandle {
         }
     }
 
-    /// 16-bit native-endian samples to 8 bits, scaled by the image's maximum.
+    /// 16-bit native-endian samples to 8 bits, scaled by the image's maximum. A nonzero sample
+    /// stays nonzero (at least 1), so a 16-bit mask binarises the same after scaling.
     private func scale16(_ samples: [UInt8]) -> [UInt8] {
         samples.withUnsafeBytes { raw in
             let values = raw.bindMemory(to: UInt16.self)
             let peak = max(1, Int(values.max() ?? 1))
-            return values.map { UInt8((Int($0) * 255 + peak / 2) / peak) }
+            return values.map { $0 == 0 ? 0 : UInt8(max(1, (Int($0) * 255 + peak / 2) / peak)) }
         }
     }
 

@@ -41,7 +41,7 @@ public enum HelpOverlay {
             ("[ / ]", "narrow / widen window"),
             ("{ / }", "lower / raise level"),
             ("z / Z", "zoom in / out"),
-            ("H J K L", "pan left/down/up/right"),
+            ("H J K L", "pan the zoomed view"),
             ("0", "reset window and zoom"),
         ]),
         Section(title: "Dashboard (D) and triage (T)", keys: [
@@ -59,7 +59,7 @@ public enum HelpOverlay {
     /// Draws the overlay centred in `area`, in two columns when there is room.
     static func draw(into buffer: inout CellBuffer, area: Rect, style: PaneStyle) {
         let theme = style.theme
-        let keyWidth = 15, actionWidth = 22
+        let keyWidth = 14, actionWidth = 21
         let columnWidth = keyWidth + actionWidth + 1
         let lines = sections.map { $0.keys.count + 2 }
         let twoColumns = area.width >= 2 * columnWidth + 5

@@ -98,7 +98,7 @@ final class WorkstationTests: XCTestCase {
 
         try tmux.send("?")
         screen = try tmux.waitFor(text: "toggle this help")
-        XCTAssertTrue(screen.contains("pan left/down/up/right"))
+        XCTAssertTrue(screen.contains("pan the zoomed view"))
         try tmux.send("Escape")
         try tmux.waitFor("help closed") { !$0.contains("toggle this help") }
 
@@ -223,6 +223,7 @@ final class WorkstationTests: XCTestCase {
         let folder = data.appendingPathComponent(patient)
         // The phantom's tumor is in the middle slices; find one whose mask is not empty.
         var shown: String?
+        var tumorSlice = 0
         for n in 8...16 {
             let image = folder.appendingPathComponent("\(patient)_\(n).tif").path
             let mask = folder.appendingPathComponent("\(patient)_\(n)_mask.tif").path
@@ -232,11 +233,22 @@ final class WorkstationTests: XCTestCase {
             let truth = Theme.dark.overlayTruth
             if result.output.contains("2;\(truth.r);\(truth.g);\(truth.b)m\u{2580}") || result.output.contains("2;\(truth.r);\(truth.g);\(truth.b);48;2;") {
                 shown = result.output
+                tumorSlice = n
                 break
             }
         }
         let output = try XCTUnwrap(shown, "no slice showed the overlay colour in 24-bit")
         XCTAssertEqual(output.split(separator: "\n").count, 32, "64 columns of a square slice are 32 rows")
+
+        // Truth and prediction together: the prediction's outline shows in the second colour.
+        let mask = folder.appendingPathComponent("\(patient)_\(tumorSlice)_mask.tif").path
+        let slice = folder.appendingPathComponent("\(patient)_\(tumorSlice).tif").path
+        let both = try Self.runGlia(["show", slice, "--mask", mask, "--pred", mask,
+                                     "--width", "64"], environment: ["COLORTERM": "truecolor"])
+        let p = Theme.dark.overlayPrediction
+        XCTAssertEqual(both.status, 0, both.errors)
+        XCTAssertFalse(output.contains("2;\(p.r);\(p.g);\(p.b)"), "no prediction colour without --pred")
+        XCTAssertTrue(both.output.contains("2;\(p.r);\(p.g);\(p.b)"), "prediction outline in its own colour")
 
         let image = folder.appendingPathComponent("\(patient)_12.tif").path
         let palette = try Self.runGlia(["show", image, "--width", "40"], environment: ["COLORTERM": ""])

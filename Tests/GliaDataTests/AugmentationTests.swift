@@ -29,6 +29,19 @@ final class AugmentationTests: XCTestCase {
         XCTAssertEqual(fm.area, mask.area)
     }
 
+    func testPositiveRotationIsClockwiseOnScreen() {
+        // A 3x3 spot right of centre (centre = 127.5) turns to below centre at +90 degrees.
+        var mask = [UInt8](repeating: 0, count: 65536)
+        for y in 127...129 { for x in 167...169 { mask[y * 256 + x] = 1 } }
+        let image = SliceImage(width: 256, height: 256, channels: 3, pixels: mask.flatMap { [$0 * 200, 0, 0] })
+        let p = AugmentationParameters(flip: false, degrees: 90, scale: 1, brightness: 0, contrast: 1)
+        let (ri, rm) = Augmentation.apply(p, image: image, mask: SliceMask(width: 256, height: 256, pixels: mask))
+        XCTAssertEqual(rm[127, 167], 1)
+        XCTAssertEqual(rm[167, 127], 0)
+        XCTAssertEqual(rm.area, 9)
+        XCTAssertGreaterThan(ri[127, 167, 0], 150)
+    }
+
     func testImageAndMaskMoveTogether() {
         let (image, mask) = blob()
         var rng = RandomGenerator(seed: 5)

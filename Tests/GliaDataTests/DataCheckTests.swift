@@ -34,14 +34,13 @@ final class DataCheckTests: XCTestCase {
         // Unreadable: not a TIFF at all.
         try writeSlice(root, p, 2, tumor: false)
         try Data("garbage".utf8).write(to: dir.appendingPathComponent("\(p)_2.tif"))
-        // Truncated: a valid header and directory whose strip data is cut off.
+        // Truncated: the directory reads (indexing succeeds), the pixel data is gone (found by decoding).
         try writeSlice(root, p, 3, tumor: false)
         try writeSlice(root, p, 4, tumor: false)
-        let uncompressed = dir.appendingPathComponent("\(p)_4.tif")
-        try TIFFImage.write(SliceImage(width: 256, height: 256, channels: 3, pixels: pattern(width: 256, height: 256, channels: 3)), to: uncompressed, compression: .none)
-        var cut = try Data(contentsOf: uncompressed)
-        cut.replaceSubrange(8..<(cut.count - 400), with: Data())
-        try cut.write(to: uncompressed)
+        var cut = TinyTIFF(width: 256, height: 256, samplesPerPixel: 3, photometric: 2)
+        cut.rowsPerStrip = 32
+        cut.lastBlockMissing = true
+        try cut.encode([UInt16](repeating: 50, count: 256 * 256 * 3)).write(to: dir.appendingPathComponent("\(p)_4.tif"))
         // Missing mask, mask without image, duplicate slice number, a stray file.
         try writeSlice(root, p, 5, tumor: false, mask: false)
         try writeSlice(root, p, 6, tumor: true)

@@ -57,6 +57,15 @@ final class LoaderTests: XCTestCase {
         XCTAssertNotEqual(a.map(\.images), other.map(\.images))
     }
 
+    func testAsyncNextGivesTheSameBatches() async throws {
+        let loader = Loader(index: try index(), configuration: LoaderConfiguration(batchSize: 8, seed: 3))
+        let sync = try drain(loader.batches(epoch: 2))
+        let epoch = loader.batches(epoch: 2)
+        var async: [Batch] = []
+        while let b = try await epoch.nextAsync() { async.append(b) }
+        XCTAssertEqual(async.map(\.images), sync.map(\.images))
+    }
+
     func testEpochsDifferAndResumeMatches() throws {
         let loader = Loader(index: try index(), configuration: LoaderConfiguration(batchSize: 4, seed: 5))
         XCTAssertNotEqual(loader.plan(epoch: 0), loader.plan(epoch: 1))

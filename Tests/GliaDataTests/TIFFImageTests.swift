@@ -77,6 +77,27 @@ final class TIFFImageTests: XCTestCase {
         try check(TinyTIFF(width: w, height: h, bitsPerSample: 16), samples: values, expected: expected)
     }
 
+    func testSixteenBitMaskKeepsEveryNonzeroPixel() throws {
+        let values: [UInt16] = [0, 1, 0, 60000] + [UInt16](repeating: 0, count: 60)
+        let url = try temporaryFolder(self).appendingPathComponent("m16.tif")
+        try TinyTIFF(width: 8, height: 8, bitsPerSample: 16).encode(values).write(to: url)
+        XCTAssertEqual(try TIFFImage.readMask(url, side: nil).value.pixels, values.map { $0 == 0 ? 0 : 1 })
+    }
+
+    func testMissingStripOrTileDataIsAnErrorAfterAGoodHeader() throws {
+        for tiled in [false, true] {
+            var tiff = TinyTIFF(width: 32, height: 32)
+            if tiled { tiff.tile = (16, 16) } else { tiff.rowsPerStrip = 8 }
+            tiff.lastBlockMissing = true
+            let url = try temporaryFolder(self).appendingPathComponent("cut.tif")
+            try tiff.encode([UInt16](repeating: 9, count: 1024)).write(to: url)
+            XCTAssertEqual(try TIFFImage.readHeader(url).width, 32)
+            XCTAssertThrowsError(try TIFFImage.readImage(url, side: nil)) { error in
+                XCTAssertTrue("\(error)".contains(tiled ? "tile" : "strip"), "\(error)")
+            }
+        }
+    }
+
     func testMinIsWhiteIsInverted() throws {
         let values: [UInt16] = (0..<64).map { UInt16($0 * 4) }
         let expected = values.flatMap { v -> [UInt8] in [255 - UInt8(v), 255 - UInt8(v), 255 - UInt8(v)] }

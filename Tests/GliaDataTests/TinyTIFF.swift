@@ -18,6 +18,9 @@ struct TinyTIFF {
     var colorMap: [UInt16]?
     /// Extra SHORT tags, e.g. a private tag libtiff warns about.
     var extraShortTags: [(UInt16, UInt16)] = []
+    /// Points the last strip or tile past the end of the file, as in a file cut short: the
+    /// directory reads, the pixels do not.
+    var lastBlockMissing = false
 
     init(width: Int, height: Int, samplesPerPixel: Int = 1, bitsPerSample: Int = 8, photometric: UInt16 = 1) {
         self.width = width
@@ -73,6 +76,7 @@ struct TinyTIFF {
             out += b
             if out.count % 2 == 1 { out.append(0) }
         }
+        if lastBlockMissing { offsets[offsets.count - 1] = UInt32(out.count + 1_000_000) }
         // Entries: (tag, type, values); type 3 = SHORT, 4 = LONG.
         var entries: [(UInt16, UInt16, [UInt32])] = [
             (256, 4, [UInt32(width)]), (257, 4, [UInt32(height)]),

@@ -131,7 +131,7 @@ final class AppTests: XCTestCase {
 
     func testHelpListsEveryKeyAndAnyKeyClosesIt() {
         MainActor.assumeIsolated {
-            let (app, _) = makeApp(columns: 100, rows: 34)
+            let (app, _) = makeApp(columns: 80, rows: 24)
             press(app, .character("?"))
             XCTAssertTrue(app.showingHelp)
             let screen = text(app)

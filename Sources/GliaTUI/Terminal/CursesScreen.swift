@@ -28,6 +28,9 @@ public final class CursesScreen: Screen {
     /// The colour depth actually in use.
     public let colorMode: ColorMode
 
+    /// How many times the colour-pair table filled up and was started afresh.
+    public private(set) var pairTableResets = 0
+
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
     private let basicColorsOnly: Bool
@@ -129,6 +132,7 @@ public final class CursesScreen: Screen {
             // The pair table filled up mid-frame: start from a clean table and redraw everything.
             reset_color_pairs()
             pairs.removeAll(keepingCapacity: true)
+            pairTableResets += 1
             clearok(window, true)
             written = write(frame, since: nil)
         }

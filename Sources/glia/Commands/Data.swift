@@ -17,14 +17,15 @@ struct DataCheckCommand: AsyncParsableCommand {
         abstract: "Count patients, slices and tumor slices, and list every problem with its file.",
         discussion: "Exits with a non-zero status only when no slice is usable.")
 
-    @Argument(help: "A kaggle_3m-style folder, or a seed CSV (patient_id,image_path,mask_path,mask).")
-    var path: String
+    @Argument(help: "A kaggle_3m-style folder, or a seed CSV (patient_id,image_path,mask_path,mask). Default: the phantom dataset (created on first use).")
+    var path: String?
 
     @Flag(help: "Print the report as JSON (stable schema) instead of a table.")
     var json = false
 
     func run() async throws {
-        let report = try DataCheck.run(URL(fileURLWithPath: path))
+        let url = try path.map { URL(fileURLWithPath: $0) } ?? Phantom.ensureDefaultDataset()
+        let report = try DataCheck.run(url)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
