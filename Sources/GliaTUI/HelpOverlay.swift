@@ -44,15 +44,12 @@ public enum HelpOverlay {
             ("H J K L", "pan the zoomed view"),
             ("0", "reset window and zoom"),
         ]),
-        Section(title: "Dashboard (D) and triage (T)", keys: [
+        // The dashboard and triage screens list their own keys on screen; here only the way in and out.
+        Section(title: "Modes", keys: [
             ("D / T", "dashboard / triage"),
             ("B / Esc", "back to the browser"),
-            ("Enter", "start run / open run"),
-            ("Space / x", "pause-resume / stop"),
-            ("c / b", "compare / block charts"),
-            ("a r f", "accept / reject / flag"),
-            ("1-4 / m", "rating / note"),
-            ("o / u", "order / next undecided"),
+            ("in dashboard", "Space pause, x stop"),
+            ("in triage", "a r f, 1-4, m note"),
         ]),
     ]
 

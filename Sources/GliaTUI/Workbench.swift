@@ -164,6 +164,10 @@ public final class Workbench {
         case .character("o"):
             triage.session = session
             triage.cycleOrdering()
+            if let ordering = triage.session?.ordering, ordering != .patient, let cache = triage.cache {
+                let done = cache.computedCount, total = session.order.count
+                message = ("order: \(ordering.label)" + (done < total ? " (\(done) of \(total) predicted so far; o o o re-sorts)" : ""), false)
+            }
             return true
         default:
             if triage.viewer.handle(key) { return true }
@@ -215,7 +219,8 @@ public final class Workbench {
         let theme = style.theme, bg = theme.statusBackground, fg = theme.statusForeground
         buffer.fill(Rect(x: 0, y: y, width: columns, height: 1), with: Cell(" ", foreground: fg, background: bg))
         let hints: [(String, String)] = switch mode {
-        case .dashboard: [("Enter", "start/open"), ("Space", "pause"), ("x", "stop"), ("c", "compare"), ("B", "browser"), ("T", "triage"), ("q", "quit")]
+        case .dashboard: [("Enter", "start/open"), ("Space", "pause"), ("x", "stop"), ("c", "compare"), ("b", "blocks"), ("B", "browser"),
+                         ("T", "triage"), ("q", "quit")]
         case .triage: [("a/r/f", "decide"), ("1-4", "rate"), ("m", "note"), ("o", "order"), ("B", "browser"), ("D", "dashboard"), ("q", "quit")]
         case .browse: []
         }

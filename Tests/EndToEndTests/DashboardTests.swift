@@ -15,7 +15,7 @@ final class PhantomWorkbench: Sendable {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("glia-e2e-\(name)-\(getpid())")
         let url = work.appendingPathComponent("data")
         dataset = Result {
-            let result = try WorkstationTests.runGlia(["synth", "--out", url.path, "--patients", "4"])
+            let result = try GliaProcess.run(["synth", "--out", url.path, "--patients", "4"])
             guard result.status == 0 else { throw TmuxError(message: "glia synth failed: \(result.errors)") }
             return url
         }.mapError { $0 as? TmuxError ?? TmuxError(message: "\($0)") }
@@ -24,16 +24,17 @@ final class PhantomWorkbench: Sendable {
     /// Removes the scratch folder.
     func remove() { try? FileManager.default.removeItem(at: work) }
 
-    /// A tmux session (or a skip without tmux).
+    /// A tmux session (or a skip without tmux or without a built glia).
     func session(columns: Int = 130, rows: Int = 40) throws -> TmuxSession {
         guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
+        guard GliaProcess.executable != nil else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
         return try TmuxSession(columns: columns, rows: rows)
     }
 
     /// The command line starting glia on the phantom set with `workspace`; its pid goes to `pidFile`
     /// (the shell execs glia, so the pid is glia's).
     func command(workspace: URL, pidFile: URL) throws -> String {
-        let glia = try WorkstationTests.glia().path
+        guard let glia = GliaProcess.executable?.path else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
         return "cd \(work.path) && TERM=tmux-256color COLORTERM= sh -c 'echo $$ > \(pidFile.path); exec \(glia) --data \(try dataset.get().path) --workspace \(workspace.path)'; echo rc=$?"
     }
 }
@@ -57,9 +58,9 @@ final class DashboardEndToEndTests: XCTestCase {
 
     func testStartWatchPauseResumeARun() throws {
         let bench = Self.bench
+        let tmux = try bench.session()
         _ = try bench.dataset.get()
         let workspace = bench.work.appendingPathComponent("workspace")
-        let tmux = try bench.session()
         defer { tmux.close() }
         try tmux.typeLine(bench.command(workspace: workspace, pidFile: bench.work.appendingPathComponent("glia.pid")))
         try tmux.waitFor("the browser") { $0.contains("Patients 1/4") && $0.contains("q quit") }

@@ -131,7 +131,7 @@ public struct DashboardPane: Sendable {
 
     /// Draws the whole dashboard into `rect`.
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
-        let left = min(36, rect.width / 3)
+        let left = min(41, rect.width / 3)
         let formHeight = RunForm.Field.allCases.count + 4
         drawForm(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: left, height: formHeight), style: style)
         drawRuns(into: &buffer, rect: Rect(x: rect.x, y: rect.y + formHeight, width: left, height: rect.height - formHeight),
