@@ -83,14 +83,15 @@ public final class PredictionCache: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     /// Masks kept at most.
     public let maskCapacity: Int
-    /// Slices around the focus whose masks are (re)computed.
-    static let maskWindow = 8
+    /// Slices either side of the focus whose masks are (re)computed; at most half the capacity, so
+    /// re-predicting them never evicts one another.
+    private var maskWindow: Int { min(8, (maskCapacity - 1) / 2) }
 
     /// Starts loading `classifier` and `segmenter` (run ids or files) from `store` and predicting
     /// the slices of `order` from `source`, nearest `focus` first.
     public init(classifier: String, segmenter: String, store: RunStore, source: any SliceSource,
                 order: [SliceKey], focus: Int, maskCapacity: Int = 48) {
-        self.maskCapacity = maskCapacity
+        self.maskCapacity = max(1, maskCapacity)
         setOrder(order, focus: focus)
         // The task holds the cache weakly so dropping the cache ends the task (and frees the models).
         let work = Task.detached(priority: .userInitiated) { [weak self] in
@@ -160,7 +161,8 @@ public final class PredictionCache: Sendable {
 
     /// The slice nearest the focus that has no result, or whose mask was dropped while near the focus.
     private func nextWanted() -> SliceKey? {
-        state.withLock { s in
+        let window = maskWindow
+        return state.withLock { s in
             let n = s.order.count
             guard n > 0 else { return nil }
             let focus = max(0, min(n - 1, s.focus))
@@ -168,7 +170,7 @@ public final class PredictionCache: Sendable {
                 for index in distance == 0 ? [focus] : [focus + distance, focus - distance] where s.order.indices.contains(index) {
                     let key = s.order[index]
                     guard let r = s.results[key] else { return key }
-                    if r.maskDropped && distance <= Self.maskWindow { return key }
+                    if r.maskDropped && distance <= window { return key }
                 }
             }
             return nil
