@@ -105,7 +105,7 @@ public final class Workbench {
         case .character("x"): message = (dashboard.stopLive(), false)
         case .character("b"):
             dashboard.useBlocks.toggle()
-            message = (dashboard.useBlocks ? "charts drawn with block characters" : "charts drawn with braille", false)
+            message = (dashboard.useBlocks ? "charts: block characters" : "charts: braille", false)
         case .character("r"): dashboard.reloadRuns(store: runStore)
         case .up, .character("k"):
             if dashboard.focus == .form { dashboard.form.moveField(by: -1) } else { dashboard.runCursor.move(by: -1) }

@@ -106,7 +106,7 @@ final class DashboardEndToEndTests: XCTestCase {
         }
         try tmux.send("b")
         try tmux.waitFor("block charts") {
-            $0.contains("block characters") && !$0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }
+            $0.contains("charts: block characters") && !$0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }
                 && $0.unicodeScalars.contains { $0 == "\u{2580}" || $0 == "\u{2584}" }
         }
         try tmux.send("q")

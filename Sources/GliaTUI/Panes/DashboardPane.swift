@@ -124,7 +124,7 @@ public struct DashboardPane: Sendable {
     public func stopLive() -> String {
         guard let live, liveSnapshot?.isLive == true else { return "no live run to stop" }
         live.stop()
-        return "stopping after this step (saving last checkpoint)"
+        return "stopping after this step"
     }
 
     // MARK: Drawing
