@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "GliaCoreTests", dependencies: ["GliaCore", "GliaTestSupport"]),
         .testTarget(name: "GliaDataTests", dependencies: ["GliaData", "GliaTestSupport"]),
         .testTarget(name: "GliaTrainingTests", dependencies: ["GliaTraining", "GliaData", "GliaTestSupport"]),
-        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaData", "GliaTestSupport"]),
+        .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaData", "GliaTraining", "GliaTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GliaTUI", "GliaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -35,6 +35,8 @@ public final class App {
     public private(set) var isRunning = true
     private let themeDirectories: [URL]
     private var cache = SliceCache(capacity: 32)
+    /// Dashboard and triage modes (nil: the browser alone).
+    public let workbench: Workbench?
     /// Position in the theme cycle (built-in dark first, then the files found), kept apart from
     /// `theme.name` because a broken file falls back to dark.
     private var themeCycle = 0
@@ -42,8 +44,9 @@ public final class App {
     /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
     /// theme error found before the screen opened).
     public init(screen: any Screen, source: any SliceSource, theme: Theme, themeDirectories: [URL],
-                message: (text: String, isError: Bool)? = nil) {
+                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil) {
         self.screen = screen
+        self.workbench = workbench
         self.browser = BrowserPane(source: source)
         self.theme = theme
         self.themeDirectories = themeDirectories
@@ -59,12 +62,13 @@ public final class App {
                 screen.present(frame())
                 dirty = false
             }
-            if let event = screen.nextEvent(timeoutMilliseconds: 150) {
+            if let event = screen.nextEvent(timeoutMilliseconds: workbench?.pollMilliseconds ?? 150) {
                 handle(event)
                 dirty = true
             } else {
                 prefetchNeighbours()
             }
+            if workbench?.tick() == true { dirty = true }
         }
     }
 
@@ -112,6 +116,7 @@ public final class App {
                     sliceID: id, caption: caption, message: problem)
         drawTitle(into: &buffer, columns: columns)
         drawStatus(into: &buffer, columns: columns, y: rows - 1)
+        workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style)
         if showingHelp {
             HelpOverlay.draw(into: &buffer, area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
         }
@@ -201,7 +206,7 @@ public final class App {
             } else if filterInput != nil {
                 handleFilterKey(key)
             } else {
-                handleKey(key)
+                if workbench?.handle(key) != true { handleKey(key) }
             }
         }
     }

@@ -44,6 +44,13 @@ public enum HelpOverlay {
             ("H J K L", "pan the zoomed view"),
             ("0", "reset window and zoom"),
         ]),
+        // The dashboard and triage screens list their own keys on screen; here only the way in and out.
+        Section(title: "Modes", keys: [
+            ("D / T", "dashboard / triage"),
+            ("B / Esc", "back to the browser"),
+            ("in dashboard", "Space pause, x stop"),
+            ("in triage", "a r f, 1-4, m note"),
+        ]),
     ]
 
     /// Draws the overlay centred in `area`, in two columns when there is room.

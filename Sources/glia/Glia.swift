@@ -21,6 +21,7 @@ struct Glia: AsyncParsableCommand {
             DataCommand.self,
             Synth.self,
             Runs.self,
+            Triage.self,
             Bench.self,
         ],
         defaultSubcommand: Workstation.self

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import GliaData
+import GliaTraining
 import GliaTUI
 
 struct Workstation: AsyncParsableCommand {
@@ -21,6 +22,8 @@ struct Workstation: AsyncParsableCommand {
 
     @Flag(help: "Draw with ASCII characters only (automatic when the locale is not UTF-8).")
     var ascii = false
+
+    @OptionGroup var workspace: WorkspaceOptions
 
     func run() async throws {
         try CursesScreen.checkTerminal()
@@ -51,10 +54,24 @@ struct Workstation: AsyncParsableCommand {
             }
         }
         let forceASCII = ascii
+        // Without a workspace the browser still works; dashboard and triage say why they cannot.
+        let opened = Result { try workspace.open() }
+        let dataPath = url.path
         try await MainActor.run {
+            let workbench = Workbench(workspace: try? opened.get(), workspaceProblem: opened.failureDescription,
+                                      dataPath: dataPath, source: source)
             let screen = try CursesScreen(forceASCII: forceASCII, environment: environment)
             defer { screen.close() }
-            App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message).run()
+            App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message,
+                workbench: workbench).run()
         }
+    }
+}
+
+extension Result {
+    /// The error's one-line description, nil on success.
+    fileprivate var failureDescription: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
     }
 }

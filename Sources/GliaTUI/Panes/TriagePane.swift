@@ -1,0 +1,221 @@
+// Triage mode: first a model pair is picked (a classifier run and a segmenter run from the
+// workspace, newest preselected); then slices are shown one at a time with the ground truth filled
+// and the prediction outlined (the viewer's overlay), the predicted probability and per-slice Dice,
+// and one key each to accept, reject or flag, a 1-4 rating and a note. Decisions go through
+// `TriageSession` to the workspace database before the status says "saved".
+import Foundation
+import GliaData
+import GliaTraining
+
+/// State and drawing of triage mode.
+public struct TriagePane: Sendable {
+    /// Classifier runs to pick from, newest first.
+    public private(set) var classifiers: [RunSummary] = []
+    /// Segmenter runs to pick from, newest first.
+    public private(set) var segmenters: [RunSummary] = []
+    /// Cursors of the two picker lists.
+    public var classifierCursor = ListState(), segmenterCursor = ListState()
+    /// Which picker list has the keyboard (false = classifiers).
+    public var pickingSegmenter = false
+    /// The open session, after a pair was picked.
+    public var session: TriageSession?
+    /// Background predictions of the open session.
+    public private(set) var cache: PredictionCache?
+    /// The note being typed, or nil.
+    public var noteInput: String?
+    /// Slice drawing (overlay, channel, window) shared with the browser's keys.
+    public var viewer = ViewerPane()
+    private var slices = SliceCache(capacity: 12)
+    private var seenVersion = -1
+
+    /// An empty triage pane.
+    public init() {}
+
+    /// Re-reads the runs that can be picked (those with a checkpoint on disk).
+    public mutating func reloadRuns(store: RunStore) {
+        let runs = ((try? store.runs()) ?? []).filter { run in
+            let folder = store.folder(for: run.id)
+            return ["best", "last"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }
+        }
+        classifiers = runs.filter { $0.recipe == RecipeKind.classifier.rawValue }
+        segmenters = runs.filter { $0.recipe == RecipeKind.segmenter.rawValue }
+        classifierCursor.setCount(classifiers.count)
+        segmenterCursor.setCount(segmenters.count)
+    }
+
+    /// Opens the session of the picked pair over `source`, restoring its position.
+    public mutating func openPicked(source: any SliceSource, runStore: RunStore, triageStore: TriageStore) -> String? {
+        guard classifiers.indices.contains(classifierCursor.selected), segmenters.indices.contains(segmenterCursor.selected) else {
+            return "triage needs a classifier run and a segmenter run with checkpoints (train them first)"
+        }
+        let c = classifiers[classifierCursor.selected].id, s = segmenters[segmenterCursor.selected].id
+        let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
+        do {
+            var opened = try TriageSession(modelRun: "\(c)+\(s)", slices: keys, store: triageStore)
+            if opened.ordering != .patient {
+                // A prediction-based order needs predictions: start in patient order at the saved slice.
+                let keep = opened.current
+                while opened.ordering != .patient { opened.cycleOrdering(predictions: [:]) }
+                if let keep, let i = opened.order.firstIndex(of: keep) { opened.move(by: i - opened.index) }
+            }
+            session = opened
+            cache?.cancel()
+            cache = PredictionCache(classifier: c, segmenter: s, store: runStore, source: source, order: opened.order, focus: opened.index)
+            return opened.status?.text
+        } catch {
+            return "cannot open triage: \(error)"
+        }
+    }
+
+    /// Closes the session (back to the picker).
+    public mutating func close() {
+        cache?.cancel()
+        cache = nil
+        session = nil
+        noteInput = nil
+    }
+
+    /// Tells the prediction cache where the cursor is; returns true when new predictions arrived.
+    public mutating func refresh() -> Bool {
+        guard let cache, let session else { return false }
+        cache.setFocus(session.index)
+        let version = cache.version
+        defer { seenVersion = version }
+        return version != seenVersion
+    }
+
+    /// Applies a session change that may reorder the slices, then re-aims the cache.
+    public mutating func cycleOrdering() {
+        guard var s = session else { return }
+        s.cycleOrdering(predictions: cache?.results ?? [:])
+        session = s
+        cache?.setOrder(s.order, focus: s.index)
+    }
+
+    // MARK: Drawing
+
+    /// Draws the picker or the open session into `rect`.
+    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
+        guard session != nil else {
+            drawPicker(into: &buffer, rect: rect, style: style)
+            return
+        }
+        let panel = min(48, max(34, rect.width * 3 / 8))
+        drawSlice(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height), style: style, source: source)
+        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style)
+    }
+
+    private mutating func drawPicker(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
+        let theme = style.theme
+        buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
+        let half = rect.width / 2
+        let listHeight = rect.height - 3
+        let (cs, ss) = (classifiers, segmenters)
+        drawList(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: half, height: listHeight), title: "Classifier run",
+                 columns: [ListColumn(title: "RUN", width: half - 14, alignRight: false), ListColumn(title: "STATUS", width: 10, alignRight: false)],
+                 state: &classifierCursor, focused: !pickingSegmenter, style: style) { [(cs[$0].id, nil), (cs[$0].status, nil)] }
+        drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: rect.width - half, height: listHeight), title: "Segmenter run",
+                 columns: [ListColumn(title: "RUN", width: rect.width - half - 14, alignRight: false),
+                           ListColumn(title: "STATUS", width: 10, alignRight: false)],
+                 state: &segmenterCursor, focused: pickingSegmenter, style: style) { [(ss[$0].id, nil), (ss[$0].status, nil)] }
+        let hint = classifiers.isEmpty || segmenters.isEmpty
+            ? "Triage needs a classifier run and a segmenter run: train them from the dashboard (D) or with glia train."
+            : "Pick the model pair: Tab switches list, j/k move, Enter starts triage, Esc back to the browser."
+        buffer.text(hint, x: rect.x + 1, y: rect.y + listHeight + 1, maxWidth: rect.width - 2,
+                    foreground: classifiers.isEmpty || segmenters.isEmpty ? theme.accent : theme.muted, background: theme.background)
+    }
+
+    private mutating func drawSlice(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
+        guard let session, let key = session.current else {
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: "Triage",
+                        message: "the dataset has no slices")
+            return
+        }
+        let caption = "\(key.patient)  slice \(key.slice)  (\(session.index + 1)/\(session.order.count))"
+        switch slices.slice(patient: key.patient, number: key.slice, from: source) {
+        case .failure(let error):
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: caption,
+                        message: "cannot show this slice: \(error.description)")
+        case .success(var loaded):
+            // A slice the classifier did not flag has an empty predicted mask, not a missing one.
+            if let p = cache?.prediction(for: key), !p.maskDropped {
+                loaded.prediction = p.mask ?? SliceMask(width: loaded.image.width, height: loaded.image.height,
+                                                        pixels: [UInt8](repeating: 0, count: loaded.image.width * loaded.image.height))
+            }
+            let id = SliceCache.key(patient: key.patient, slice: key.slice) + (loaded.prediction == nil ? "" : "+p")
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: loaded, sliceID: id, caption: caption, message: nil)
+        }
+    }
+
+    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
+        guard let session else { return }
+        let theme = style.theme
+        buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
+        buffer.box(rect, title: "Triage", glyphs: style.glyphs, foreground: theme.focus, background: theme.background)
+        let inner = rect.inset(1)
+        var y = inner.y
+        func row(_ label: String, _ value: String, _ color: RGB? = nil, bold: Bool = false) {
+            guard y < inner.y + inner.height else { return }
+            buffer.text(label, x: inner.x + 1, y: y, maxWidth: 11, foreground: theme.muted, background: theme.background)
+            buffer.text(value, x: inner.x + 12, y: y, maxWidth: inner.width - 13, foreground: color ?? theme.foreground,
+                        background: theme.background, attributes: bold ? .bold : [])
+            y += 1
+        }
+        let parts = session.modelRun.split(separator: "+").map(String.init)
+        row("classifier", parts.first ?? "")
+        row("segmenter", parts.count > 1 ? parts[1] : "")
+        row("order", session.ordering.label)
+        row("decided", "\(session.decisions.count) of \(session.order.count)")
+        if let cache {
+            let loading = style.glyphs == .unicode ? "loading models…" : "loading models..."
+            let progress = cache.failure.map { _ in "failed" } ?? (cache.isReady ? "\(cache.computedCount)/\(session.order.count) slices done" : loading)
+            row("inference", progress, cache.failure == nil ? theme.muted : theme.error)
+        }
+        y += 1
+        let key = session.current
+        if let failure = cache?.failure {
+            row("", failure, theme.error)
+        } else if let key, let p = cache?.prediction(for: key) {
+            row("P(tumor)", p.probability.map { String(format: "%.3f", $0) + (p.flagged ? "  flagged" : "") } ?? "-",
+                p.flagged ? theme.tumor : theme.foreground, bold: true)
+            row("Dice", p.dice.map { String(format: "%.3f", $0) + (p.predictedArea == 0 && p.truthArea == 0 ? "  (both empty)" : "") } ?? "no truth",
+                bold: true)
+            row("truth", p.truthArea.map { "\($0) px" } ?? "unknown", theme.overlayTruth)
+            row("predicted", "\(p.predictedArea) px", theme.overlayPrediction)
+        } else {
+            row("P(tumor)", style.glyphs == .unicode ? "predicting…" : "predicting...", theme.accent)
+            row("Dice", style.glyphs == .unicode ? "predicting…" : "predicting...", theme.accent)
+            y += 2
+        }
+        y += 1
+        let decision = session.currentDecision
+        let decisionColor: RGB = switch decision?.decision {
+        case .accept: theme.focus
+        case .reject: theme.error
+        case .flag: theme.accent
+        case nil: theme.muted
+        }
+        row("decision", decision?.decision.rawValue.uppercased() ?? "none", decisionColor, bold: true)
+        let rating = decision?.rating ?? session.pendingRating
+        row("rating", rating.map { "\($0.rawValue) \($0.label)" } ?? "-")
+        if let noteInput {
+            row("note", noteInput + (style.glyphs == .unicode ? "▏" : "_"), theme.accent)
+        } else {
+            row("note", decision?.note ?? "-")
+        }
+        y += 1
+        let keys = [("a", "accept"), ("r", "reject"), ("f", "flag"), ("1-4", "rating"), ("m", "note"), ("o", "order"),
+                    ("j/k", "move"), ("u", "undecided"), ("Esc", "models")]
+        for (i, (key, action)) in keys.enumerated() where y < inner.y + inner.height - 2 {
+            let x = inner.x + 1 + (i % 3) * 13
+            let used = buffer.text(key, x: x, y: y, foreground: theme.accent, background: theme.background, attributes: .bold)
+            buffer.text(" " + action, x: x + used, y: y, maxWidth: 12 - used, foreground: theme.muted, background: theme.background)
+            if i % 3 == 2 { y += 1 }
+        }
+        if let status = session.status {
+            let statusY = inner.y + inner.height - 1
+            buffer.text(status.text, x: inner.x + 1, y: statusY, maxWidth: inner.width - 2,
+                        foreground: status.isError ? theme.error : theme.focus, background: theme.background, attributes: .bold)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+// A triage session: one model pair, the dataset's slices in a chosen order, a cursor, and the
+// decisions made. Every decision and every cursor move goes straight to the `TriageStore`
+// (SQLite, WAL); the status says "saved" only after the store returned, so what the screen shows
+// as saved survives a kill -9. Opening the same pair again restores the order and the cursor.
+import Foundation
+import GliaTraining
+
+/// How triage walks the slices.
+public enum TriageOrdering: String, CaseIterable, Sendable {
+    /// Patient id, then slice number.
+    case patient
+    /// Highest predicted P(tumor) first; slices not predicted yet last.
+    case probability
+    /// Largest disagreement with the ground truth first (see `CachedPrediction.disagreement`).
+    case disagreement
+
+    /// Name shown in the status line.
+    public var label: String {
+        switch self {
+        case .patient: "patient/slice"
+        case .probability: "probability"
+        case .disagreement: "disagreement"
+        }
+    }
+}
+
+/// The state of one triage session (main-thread only).
+public struct TriageSession: Sendable {
+    /// "<classifier-run>+<segmenter-run>", the key of decisions and position in the store.
+    public let modelRun: String
+    /// Every slice of the dataset, patient then slice number.
+    public let slices: [SliceKey]
+    /// The current order.
+    public private(set) var ordering = TriageOrdering.patient
+    /// `slices` in the current order.
+    public private(set) var order: [SliceKey]
+    /// Cursor in `order`.
+    public private(set) var index = 0
+    /// Decisions made for this pair, by slice.
+    public private(set) var decisions: [SliceKey: TriageRecord] = [:]
+    /// Rating chosen for the current slice before a decision was made (saved with it).
+    public private(set) var pendingRating: TriageRating?
+    /// The outcome of the last write, shown in the status line.
+    public private(set) var status: (text: String, isError: Bool)?
+    private let store: TriageStore
+
+    /// Opens the session of `modelRun` over `slices`, reading earlier decisions and the position.
+    /// `predictions` orders the slices when the stored position used a prediction-based order.
+    public init(modelRun: String, slices: [SliceKey], store: TriageStore, predictions: [SliceKey: CachedPrediction] = [:]) throws {
+        self.modelRun = modelRun
+        self.slices = slices
+        self.store = store
+        order = slices
+        for record in try store.decisions(modelRun: modelRun) {
+            decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
+        }
+        if let saved = try store.position(modelRun: modelRun) {
+            ordering = TriageOrdering(rawValue: saved.ordering) ?? .patient
+            order = Self.sorted(slices, by: ordering, predictions: predictions)
+            index = order.firstIndex(of: SliceKey(patient: saved.patientID, slice: saved.sliceNumber)) ?? 0
+            status = ("resumed at \(saved.patientID) slice \(saved.sliceNumber)", false)
+        }
+    }
+
+    /// The slice under the cursor.
+    public var current: SliceKey? { order.indices.contains(index) ? order[index] : nil }
+    /// The decision for the current slice, if any.
+    public var currentDecision: TriageRecord? { current.flatMap { decisions[$0] } }
+
+    /// Moves the cursor and saves the position.
+    public mutating func move(by delta: Int) {
+        guard !order.isEmpty else { return }
+        let next = max(0, min(order.count - 1, index + delta))
+        guard next != index else { return }
+        index = next
+        pendingRating = nil
+        status = nil
+        savePosition()
+    }
+
+    /// Moves to the next slice without a decision after the cursor (wrapping); false when every slice has one.
+    @discardableResult
+    public mutating func moveToNextUndecided() -> Bool {
+        guard !order.isEmpty else { return false }
+        for step in 1...order.count {
+            let i = (index + step) % order.count
+            if decisions[order[i]] == nil {
+                move(by: i - index)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Switches to the next ordering, keeping the current slice under the cursor.
+    public mutating func cycleOrdering(predictions: [SliceKey: CachedPrediction]) {
+        let all = TriageOrdering.allCases
+        ordering = all[(all.firstIndex(of: ordering)! + 1) % all.count]
+        let keep = current
+        order = Self.sorted(slices, by: ordering, predictions: predictions)
+        index = keep.flatMap { order.firstIndex(of: $0) } ?? 0
+        savePosition()
+    }
+
+    /// `slices` in `ordering`; slices without a prediction keep patient order after the others.
+    public static func sorted(_ slices: [SliceKey], by ordering: TriageOrdering, predictions: [SliceKey: CachedPrediction]) -> [SliceKey] {
+        func score(_ key: SliceKey) -> Double? {
+            switch ordering {
+            case .patient: return nil
+            case .probability: return predictions[key]?.probability.map(Double.init)
+            case .disagreement: return predictions[key]?.disagreement
+            }
+        }
+        guard ordering != .patient else { return slices }
+        let scored = slices.map { ($0, score($0)) }
+        let known = scored.filter { $0.1 != nil }.sorted { ($0.1!, $1.0) > ($1.1!, $0.0) }.map(\.0)
+        return known + scored.filter { $0.1 == nil }.map(\.0)
+    }
+
+    /// Records `decision` for the current slice, keeping its rating and note.
+    public mutating func decide(_ decision: TriageDecision, now: Date = Date()) {
+        guard let key = current else { return }
+        let earlier = decisions[key]
+        write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
+                           rating: pendingRating ?? earlier?.rating, note: earlier?.note, decidedAt: now))
+    }
+
+    /// Sets the rating of the current slice; saved at once when the slice already has a decision.
+    public mutating func rate(_ rating: TriageRating, now: Date = Date()) {
+        guard let key = current else { return }
+        guard var record = decisions[key] else {
+            pendingRating = rating
+            status = ("rating \(rating.rawValue) (\(rating.label)): press a, r or f to save it", false)
+            return
+        }
+        record.rating = rating
+        record.decidedAt = now
+        write(record)
+    }
+
+    /// Sets the note of the current slice (empty clears it); needs a decision first.
+    public mutating func setNote(_ note: String, now: Date = Date()) {
+        guard let key = current else { return }
+        guard var record = decisions[key] else {
+            status = ("decide first (a, r or f), then add a note", true)
+            return
+        }
+        record.note = note.isEmpty ? nil : note
+        record.decidedAt = now
+        write(record)
+    }
+
+    private mutating func write(_ record: TriageRecord) {
+        do {
+            try store.record(record)
+            decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
+            pendingRating = nil
+            let time = Self.clock.string(from: record.decidedAt)
+            status = ("saved \(record.decision.rawValue), slice \(record.sliceNumber), \(time)", false)
+        } catch {
+            status = ("NOT saved: \(error)", true)
+        }
+    }
+
+    private mutating func savePosition() {
+        guard let key = current else { return }
+        do {
+            try store.savePosition(TriagePosition(modelRun: modelRun, ordering: ordering.rawValue,
+                                                  patientID: key.patient, sliceNumber: key.slice))
+        } catch {
+            status = ("position not saved: \(error)", true)
+        }
+    }
+
+    private static let clock: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "HH:mm:ss"
+        return f
+    }()
+}

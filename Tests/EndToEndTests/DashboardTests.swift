@@ -1,0 +1,115 @@
+// End-to-end: the training dashboard in tmux. A short phantom segmenter run is started from the
+// form; the progress and the charts advance, a pause holds the step count, resume goes on, stop ends it.
+// Also measures how fast a key is answered while training runs.
+import Foundation
+import GliaTestSupport
+import XCTest
+
+/// A four-patient phantom set in a scratch folder of its own (one per test class, removed in the
+/// class's tearDown), shared by the dashboard and triage tests.
+final class PhantomWorkbench: Sendable {
+    let work: URL
+    let dataset: Result<URL, TmuxError>
+
+    init(name: String) {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("glia-e2e-\(name)-\(getpid())")
+        let url = work.appendingPathComponent("data")
+        dataset = Result {
+            let result = try GliaProcess.run(["synth", "--out", url.path, "--patients", "4"])
+            guard result.status == 0 else { throw TmuxError(message: "glia synth failed: \(result.errors)") }
+            return url
+        }.mapError { $0 as? TmuxError ?? TmuxError(message: "\($0)") }
+    }
+
+    /// Removes the scratch folder.
+    func remove() { try? FileManager.default.removeItem(at: work) }
+
+    /// A tmux session (or a skip without tmux or without a built glia).
+    func session(columns: Int = 130, rows: Int = 40) throws -> TmuxSession {
+        guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
+        guard GliaProcess.executable != nil else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
+        return try TmuxSession(columns: columns, rows: rows)
+    }
+
+    /// The command line starting glia on the phantom set with `workspace`; its pid goes to `pidFile`
+    /// (the shell execs glia, so the pid is glia's).
+    func command(workspace: URL, pidFile: URL) throws -> String {
+        guard let glia = GliaProcess.executable?.path else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
+        return "cd \(work.path) && TERM=tmux-256color COLORTERM= sh -c 'echo $$ > \(pidFile.path); exec \(glia) --data \(try dataset.get().path) --workspace \(workspace.path)'; echo rc=$?"
+    }
+}
+
+final class DashboardEndToEndTests: XCTestCase {
+    private static let bench = PhantomWorkbench(name: "dashboard")
+
+    override class func tearDown() {
+        bench.remove()
+        super.tearDown()
+    }
+
+    private static func percent(_ screen: String) -> Int? {
+        guard let range = screen.range(of: #"\d+% "#, options: .regularExpression) else { return nil }
+        return Int(screen[range].dropLast(2))
+    }
+
+    private static func step(_ screen: String) -> String? {
+        screen.range(of: #"epoch \d+/\d+  step \d+/\d+"#, options: .regularExpression).map { String(screen[$0]) }
+    }
+
+    func testStartWatchPauseResumeARun() throws {
+        let bench = Self.bench
+        let tmux = try bench.session()
+        _ = try bench.dataset.get()
+        let workspace = bench.work.appendingPathComponent("workspace")
+        defer { tmux.close() }
+        try tmux.typeLine(bench.command(workspace: workspace, pidFile: bench.work.appendingPathComponent("glia.pid")))
+        try tmux.waitFor("the browser") { $0.contains("Patients 1/4") && $0.contains("q quit") }
+        try tmux.send("D")
+        try tmux.waitFor(text: "New run")
+        // Segmenter rows: recipe, epochs, batch, lr, image size, steps/epoch, augment (no backbone).
+        // epochs 20 -> 10, batch 16 -> 8, image 256 -> 64.
+        try tmux.send("j", "Left", "j", "Left", "j", "j", "Left", "Left")
+        // Conditions name everything checked: a capture can fall between two writes of one frame.
+        try tmux.waitFor("the quick settings") {
+            $0.contains("image size    ◂ 64 px") && $0.contains("epochs        10") && $0.contains("batch size    8")
+        }
+        try tmux.send("Enter")
+        try tmux.waitFor("the first steps", timeout: 60) {
+            Self.step($0) != nil && $0.contains("RUNNING") && $0.contains("Live: segmenter-") && $0.contains("img/s")
+                && $0.contains("lr 0.001") && $0.contains("ETA")
+        }
+
+        // A key is answered while training runs: move the form cursor and time the redraw.
+        let started = Date()
+        try tmux.send("k")
+        try tmux.waitFor("the form cursor") { $0.contains("learning rate ◂ 0.001") }
+        let latency = Date().timeIntervalSince(started)
+        print("dashboard: key answered in \(Int(latency * 1000)) ms while training (tmux polling included)")
+        XCTAssertLessThan(latency, 1.0)
+
+        try tmux.send("Space")
+        var screen = try tmux.waitFor("the pause", timeout: 30) { $0.contains("PAUSED") && $0.contains("│ paused") }
+        let pausedAt = try XCTUnwrap(Self.step(screen))
+        let pausedPercent = try XCTUnwrap(Self.percent(screen))
+        usleep(1_200_000)
+        screen = try tmux.capture()
+        XCTAssertEqual(Self.step(screen), pausedAt, "no step while paused")
+        try tmux.send("Space")
+        try tmux.waitFor("progress after resuming", timeout: 60) { s in
+            (Self.percent(s) ?? 0) > pausedPercent && s.contains("RUNNING") && s.contains("best epoch") && s.contains("│ resumed")
+        }
+        try tmux.send("x")
+        // Braille curves, the final log line, and the run listed with its final status.
+        try tmux.waitFor("the stop", timeout: 60) {
+            $0.contains("STOPPED") && $0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }
+                && $0.contains("finished: stopped") && $0.contains("stopped  ")
+        }
+        try tmux.send("b")
+        try tmux.waitFor("block charts") {
+            $0.contains("charts: block characters") && !$0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }
+                && $0.unicodeScalars.contains { $0 == "\u{2580}" || $0 == "\u{2584}" }
+        }
+        try tmux.send("q")
+        try tmux.waitFor(text: "rc=0")
+    }
+}

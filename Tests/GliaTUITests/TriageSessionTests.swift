@@ -1,0 +1,97 @@
+// Triage decisions: every decision goes to the workspace database at once, a new session resumes
+// where the last stopped, orderings sort by the predictions, and the CSV export has every field.
+import Foundation
+import GliaTraining
+import GliaTUI
+import XCTest
+
+final class TriageSessionTests: XCTestCase {
+    private var folder: URL!
+    private let slices = (1...5).map { SliceKey(patient: "P1", slice: $0) } + (1...3).map { SliceKey(patient: "P2", slice: $0) }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("glia-triage-ui-\(UUID().uuidString)")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func store() throws -> TriageStore { TriageStore(workspace: try Workspace(url: folder)) }
+
+    func testDecisionsAreStoredAtOnceAndTheSessionResumes() throws {
+        var session = try TriageSession(modelRun: "c1+s1", slices: slices, store: try store())
+        XCTAssertEqual(session.current, slices[0])
+        session.move(by: 2)
+        session.decide(.reject)
+        XCTAssertTrue(session.status?.text.hasPrefix("saved reject, slice 3,") == true, "\(String(describing: session.status))")
+        session.rate(.wrong)
+        session.setNote("misses the rim, edge case")
+        session.move(by: 4)
+        session.rate(.acceptable)
+        XCTAssertEqual(session.pendingRating, .acceptable, "a rating waits for a decision")
+        session.decide(.accept)
+        session.move(by: -1)
+
+        // A fresh store on the same folder (as after a kill -9 and restart) sees it all.
+        let reopened = try TriageSession(modelRun: "c1+s1", slices: slices, store: try store())
+        XCTAssertEqual(reopened.current, SliceKey(patient: "P2", slice: 1))
+        XCTAssertEqual(reopened.decisions.count, 2)
+        let reject = reopened.decisions[SliceKey(patient: "P1", slice: 3)]
+        XCTAssertEqual(reject?.decision, .reject)
+        XCTAssertEqual(reject?.rating, .wrong)
+        XCTAssertEqual(reject?.note, "misses the rim, edge case")
+        XCTAssertEqual(reopened.decisions[SliceKey(patient: "P2", slice: 2)]?.rating, .acceptable)
+        // Another model pair has its own decisions and position.
+        let other = try TriageSession(modelRun: "c2+s1", slices: slices, store: try store())
+        XCTAssertTrue(other.decisions.isEmpty)
+        XCTAssertEqual(other.index, 0)
+
+        let csv = try store().exportCSV().split(separator: "\n").map(String.init)
+        XCTAssertEqual(csv.count, 3)
+        XCTAssertEqual(csv[0], "patient,slice,model_run,decision,rating,rating_label,note,time")
+        XCTAssertTrue(csv[1].hasPrefix("P1,3,c1+s1,reject,4,wrong location / not visible,\"misses the rim, edge case\",20"), csv[1])
+        XCTAssertTrue(csv[2].hasPrefix("P2,2,c1+s1,accept,1,acceptable as is,,20"), csv[2])
+    }
+
+    func testNoteNeedsADecisionAndNextUndecidedSkipsDecidedSlices() throws {
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        session.setNote("too early")
+        XCTAssertEqual(session.status?.isError, true)
+        XCTAssertTrue(try store().decisions().isEmpty)
+        session.decide(.flag)
+        session.move(by: 1)
+        session.decide(.accept)
+        session.move(by: -1)
+        XCTAssertTrue(session.moveToNextUndecided())
+        XCTAssertEqual(session.current, slices[2])
+    }
+
+    func testOrderingsSortByProbabilityAndDisagreementKeepingTheCurrentSlice() throws {
+        func prediction(_ p: Float, dice: Double?, truth: Int?) -> CachedPrediction {
+            CachedPrediction(probability: p, flagged: p >= 0.5, mask: nil, predictedArea: 0, dice: dice, truthArea: truth)
+        }
+        let predictions: [SliceKey: CachedPrediction] = [
+            slices[0]: prediction(0.2, dice: 1, truth: 0),      // disagreement 0.2
+            slices[1]: prediction(0.9, dice: 0.3, truth: 100),  // 0.7
+            slices[2]: prediction(0.6, dice: 0.9, truth: 50),   // 0.4
+            slices[3]: prediction(0.95, dice: nil, truth: nil), // no truth: unknown disagreement
+        ]
+        XCTAssertEqual(predictions[slices[1]]?.disagreement ?? 0, 0.7, accuracy: 1e-6)
+        let byProbability = TriageSession.sorted(slices, by: .probability, predictions: predictions)
+        XCTAssertEqual(Array(byProbability.prefix(4)), [slices[3], slices[1], slices[2], slices[0]])
+        XCTAssertEqual(Array(byProbability.suffix(4)), Array(slices.suffix(4)), "unpredicted slices last, in patient order")
+        let byDisagreement = TriageSession.sorted(slices, by: .disagreement, predictions: predictions)
+        XCTAssertEqual(Array(byDisagreement.prefix(3)), [slices[1], slices[2], slices[0]])
+
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        session.move(by: 2)
+        session.cycleOrdering(predictions: predictions)
+        XCTAssertEqual(session.ordering, .probability)
+        XCTAssertEqual(session.current, slices[2])
+        XCTAssertEqual(session.index, 2)
+        let saved = try store().position(modelRun: "c+s")
+        XCTAssertEqual(saved?.ordering, "probability")
+        XCTAssertEqual(saved?.sliceNumber, 3)
+    }
+}
