@@ -200,7 +200,9 @@ public final class App {
         case .mouse(let mouse):
             handleMouse(mouse)
         case .key(let key):
-            message = nil
+            // Notices go with the next key; errors (a broken theme, an unreadable slice) stay until
+            // Esc or a newer message, so a stray key cannot hide them before they are read.
+            if message?.isError != true || key == .escape { message = nil }
             if showingHelp {
                 showingHelp = false
             } else if filterInput != nil {

@@ -24,30 +24,15 @@ final class WorkstationTests: XCTestCase {
 
     /// The built glia executable, or a skip.
     static func glia() throws -> URL {
-        let directory = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("glia")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        guard let url = GliaProcess.executable else {
+            throw XCTSkip("skipped: no glia executable next to the test bundle (run swift build first)")
         }
-        throw XCTSkip("skipped: no glia executable next to the test bundle in \(directory.path) (run swift build first)")
+        return url
     }
 
-    static func runGlia(_ arguments: [String], environment: [String: String] = [:]) throws
-        -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = try glia()
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    static func runGlia(_ arguments: [String], environment: [String: String] = [:]) throws -> GliaProcess.Result {
+        _ = try glia()
+        return try GliaProcess.run(arguments, environment: environment)
     }
 
     private func session(columns: Int, rows: Int) throws -> TmuxSession {
