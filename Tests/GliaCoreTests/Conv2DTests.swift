@@ -63,7 +63,6 @@ final class Conv2DTests: XCTestCase {
             for block in [Conv2D.defaultColumnBlockElements, 60] {  // 60: a few rows per block, crossing images
                 let conv = makeConv(cin, cout, k: k, s: s, p: p, seed: UInt64(i))
                 conv.columnBlockElements = block
-                if block == 60 { conv.singleGEMMRowLimit = 0 }  // pointwise too goes through the blocks
                 let y = conv.forward(x, mode: .inference)
                 XCTAssertLessThan(maxAbsDifference(y, referenceForward(x, conv)), 1e-5, "configuration \(i), block \(block)")
             }
@@ -75,7 +74,6 @@ final class Conv2DTests: XCTestCase {
             for block in [Conv2D.defaultColumnBlockElements, 60] {
                 let conv = makeConv(cin, cout, k: k, s: s, p: p, bias: i != 5, seed: UInt64(i))
                 conv.columnBlockElements = block
-                if block == 60 { conv.singleGEMMRowLimit = 0 }
                 let x = GradientCheck.randomTensor(shape, seed: UInt64(20 + i))
                 assertGradients(input: x, parameters: conv.parameters,
                                 forward: { conv.forward($0, mode: .training) }, backward: { conv.backward($0) })

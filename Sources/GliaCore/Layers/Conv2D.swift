@@ -22,8 +22,6 @@ public final class Conv2D: Layer {
     /// Default for `columnBlockElements`: 2 MB, about one core's L2 share, and still 227 rows for the
     /// largest patch (3x3x256), enough for GEMM to run at speed.
     public static let defaultColumnBlockElements = 1 << 19
-    /// Default for `singleGEMMRowLimit`, from `glia bench conv` on the ResUNet's 1x1 shapes.
-    public static let defaultSingleGEMMRowLimit = 16_384
 
     /// Channel counts, square kernel side, stride and zero padding.
     public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int
@@ -36,9 +34,6 @@ public final class Conv2D: Layer {
     /// Upper bound on the im2col buffer (floats) per block of output rows; at least one row is done
     /// at a time. Smaller saves memory, larger gives GEMM longer panels.
     public var columnBlockElements = Conv2D.defaultColumnBlockElements
-    /// A pointwise convolution with at most this many output rows (N·H·W) runs as one GEMM that
-    /// OpenBLAS threads itself; taller ones are cut into per-worker blocks, which is faster there.
-    public var singleGEMMRowLimit = Conv2D.defaultSingleGEMMRowLimit
     private var input: Tensor?
 
     /// Trainable tensors: weight, then bias (if any).
@@ -108,19 +103,6 @@ public final class Conv2D: Layer {
         let patch = g.patch, rows = g.rows
         let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
         let block = blockRows(g), blocks = (rows + block - 1) / block
-        if pointwise && rows <= singleGEMMRowLimit {
-            // No columns to build and few rows: one GEMM lets OpenBLAS thread the whole panel, which
-            // beats per-worker blocks here (measured with `glia bench conv`); tall maps stay blocked.
-            return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
-                BLAS.gemm(transposeB: true, m: rows, n: nOut, k: patch,
-                          a: x, lda: patch, b: weights, ldb: patch, c: y, ldc: nOut)
-                if let bias {
-                    parallelFor(rows, minimumChunk: 8192) { range in
-                        addRowVector(bias, rows: range.count, width: nOut, to: y + range.lowerBound * nOut)
-                    }
-                }
-            })
-        }
         return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
             BLAS.singleThreaded {
                 parallelFor(blocks, minimumChunk: 1) { range in
@@ -164,18 +146,6 @@ public final class Conv2D: Layer {
     private func accumulateWeightGradient(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) {
         let cout = outChannels, patch = g.patch, rows = g.rows
         let pointwise = isPointwise
-        if pointwise && rows <= singleGEMMRowLimit {
-            // dW += dyᵀ·x as one GEMM straight into the gradient (OpenBLAS threads the whole panel).
-            x.scalars.withUnsafeBufferPointer { xp in
-                dy.scalars.withUnsafeBufferPointer { dp in
-                    weight.grad.scalars.withUnsafeMutableBufferPointer { gp in
-                        BLAS.gemm(transposeA: true, m: cout, n: patch, k: rows, a: dp.baseAddress!, lda: cout,
-                                  b: xp.baseAddress!, ldb: patch, beta: 1, c: gp.baseAddress!, ldc: patch)
-                    }
-                }
-            }
-            return
-        }
         let block = blockRows(g), blocks = (rows + block - 1) / block
         let parts = min(ParallelConfig.workerCount, blocks), size = cout * patch
         var partial = [Float](repeating: 0, count: parts * size)
