@@ -21,6 +21,29 @@ public struct RunSummary: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var bestValidationMetric: Double?
     /// Why the run failed, if it did.
     public var message: String?
+    /// Process and host that last ran it, to tell a live run from a killed one.
+    public var pid: Int?
+    public var host: String?
+
+    /// This process on this host.
+    static var currentOwner: (pid: Int, host: String) {
+        (Int(getpid()), ProcessInfo.processInfo.hostName)
+    }
+
+    /// The status, with a run marked running or paused whose process on this host has gone shown as
+    /// interrupted. (A run owned by another host is trusted as stored.)
+    var observedStatus: String {
+        guard status == RunStatus.running.rawValue || status == RunStatus.paused.rawValue,
+              let pid, host == Self.currentOwner.host else { return status }
+        return kill(pid_t(pid), 0) == 0 || errno == EPERM ? status : RunStatus.interrupted.rawValue
+    }
+
+    /// This summary with `observedStatus` as its status.
+    var observed: RunSummary {
+        var copy = self
+        copy.status = observedStatus
+        return copy
+    }
 
     /// The decoded configuration.
     public func decodedConfiguration() throws -> RunConfiguration {
@@ -101,9 +124,11 @@ public final class RunStore: Sendable {
                 id = "\(base)-\(n)"
                 n += 1
             }
+            let owner = RunSummary.currentOwner
             let run = RunSummary(id: id, recipe: configuration.recipe.rawValue, status: RunStatus.running.rawValue,
                                  createdAt: now, finishedAt: nil, configuration: json, epochsDone: 0,
-                                 bestEpoch: nil, bestValidationLoss: nil, bestValidationMetric: nil, message: nil)
+                                 bestEpoch: nil, bestValidationLoss: nil, bestValidationMetric: nil, message: nil,
+                                 pid: owner.pid, host: owner.host)
             try run.insert(db)
             return run
         }
@@ -118,16 +143,16 @@ public final class RunStore: Sendable {
         workspace.url.appendingPathComponent("runs").appendingPathComponent(runID)
     }
 
-    /// Every run, newest first.
+    /// Every run, newest first; killed runs read as interrupted.
     public func runs() throws -> [RunSummary] {
         try database.read { db in
             try RunSummary.order(Column("createdAt").desc, Column("id").desc).fetchAll(db)
-        }
+        }.map(\.observed)
     }
 
-    /// The run with this id, or the only run whose id starts with it.
+    /// The run with this id, or the only run whose id starts with it (a killed run reads as interrupted).
     public func run(matching idOrPrefix: String) throws -> RunSummary {
-        try database.read { db in
+        try database.read { db -> RunSummary in
             if let exact = try RunSummary.fetchOne(db, key: idOrPrefix) { return exact }
             let matches = try RunSummary.filter(Column("id").like("\(idOrPrefix)%"))
                 .order(Column("id")).fetchAll(db)
@@ -136,7 +161,7 @@ public final class RunStore: Sendable {
                 throw RunStoreError.ambiguousRun(idOrPrefix, matches: matches.map(\.id))
             }
             return first
-        }
+        }.observed
     }
 
     /// Per-step history of a run, in order.
@@ -161,8 +186,9 @@ public final class RunStore: Sendable {
         try database.write { db in
             switch event {
             case .runStarted:
-                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL WHERE id = ?",
-                               arguments: [RunStatus.running.rawValue, runID])
+                let owner = RunSummary.currentOwner
+                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, host = ? WHERE id = ?",
+                               arguments: [RunStatus.running.rawValue, owner.pid, owner.host, runID])
             case .step(let s):
                 try StepRow(runID: runID, globalStep: s.globalStep, epoch: s.epoch, loss: Double(s.loss),
                             metric: Double(s.metric), imagesPerSecond: s.imagesPerSecond,

@@ -79,6 +79,9 @@ public enum CheckpointKind: String, Codable, Sendable {
 /// How a run ended.
 public enum RunStatus: String, Codable, Sendable {
     case running, paused, finished, stopped, earlyStopped = "early-stopped", failed
+    /// Marked running or paused, but its process on this host is gone (killed, crashed); it can be
+    /// resumed from its last checkpoint.
+    case interrupted
 }
 
 /// One thing that happened in a training run.

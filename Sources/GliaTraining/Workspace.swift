@@ -6,6 +6,7 @@
 //                                  write while the workstation reads, and a killed process loses no
 //                                  committed row.
 //   <workspace>/runs/<run-id>/     configuration.json, split.json, best.safetensors, last.safetensors
+// A run row records the pid and host that last ran it, so a killed run reads as "interrupted".
 // All schema changes are migrations registered here, so every store sees one schema.
 import Foundation
 import GRDB
@@ -109,6 +110,12 @@ public final class Workspace: Sendable {
                 t.column("patientID", .text).notNull()
                 t.column("sliceNumber", .integer).notNull()
                 t.column("updatedAt", .datetime).notNull()
+            }
+        }
+        m.registerMigration("runs-v2-owner") { db in
+            try db.alter(table: "run") { t in
+                t.add(column: "pid", .integer)
+                t.add(column: "host", .text)
             }
         }
         return m

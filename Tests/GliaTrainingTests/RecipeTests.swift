@@ -122,24 +122,24 @@ final class RecipeTests: XCTestCase {
         }
     }
 
-    func testSegmenterResumesToTheSameWeights() async throws {
-        var c = segmenterConfiguration()
+    /// Runs `c` for two short epochs, stopped after `stopAfter` steps and resumed, and again straight
+    /// through; the final weights must be identical.
+    private func assertResumesExactly(_ c: RunConfiguration, stepsPerEpoch: Int, stopAfter: Int) async throws {
+        var c = c
         c.epochs = 2
-        c.maxStepsPerEpoch = 3
+        c.maxStepsPerEpoch = stepsPerEpoch
         c.batchSize = 4
-        let resumed = try await interruptedThenResumed(c, stopAfter: 2)
+        let resumed = try await interruptedThenResumed(c, stopAfter: stopAfter)
         let straight = try await uninterrupted(c)
         try assertSameWeights(resumed, straight)
     }
 
+    func testSegmenterResumesToTheSameWeights() async throws {
+        try await assertResumesExactly(segmenterConfiguration(), stepsPerEpoch: 3, stopAfter: 2)
+    }
+
     func testClassifierResumesToTheSameWeightsAndDropoutStream() async throws {
-        var c = classifierConfiguration()
-        c.epochs = 2
-        c.maxStepsPerEpoch = 2
-        c.batchSize = 4
-        let resumed = try await interruptedThenResumed(c, stopAfter: 3)
-        let straight = try await uninterrupted(c)
-        try assertSameWeights(resumed, straight)
+        try await assertResumesExactly(classifierConfiguration(), stepsPerEpoch: 2, stopAfter: 3)
     }
 
     func testDivergingRunFailsWithoutCheckpoint() async throws {

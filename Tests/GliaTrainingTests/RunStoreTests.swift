@@ -73,6 +73,21 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(summary.message, "loss is NaN at epoch 1, step 3")
     }
 
+    func testAKilledRunReadsAsInterrupted() throws {
+        let store = try RunStore(workspace: workspace)
+        let run = try store.createRun(RunConfiguration.defaults(for: .segmenter, dataPath: "/d"))
+        XCTAssertEqual(try store.run(matching: run.id).status, "running", "this process is alive")
+        // The process that ran it is gone (no process can have this pid).
+        try store.workspace.database.write { db in
+            try db.execute(sql: "UPDATE run SET pid = 2147483647 WHERE id = ?", arguments: [run.id])
+        }
+        XCTAssertEqual(try store.run(matching: run.id).status, "interrupted")
+        XCTAssertEqual(try store.runs().first?.status, "interrupted")
+        // A finished run stays finished whatever its process became.
+        try store.record(.finished(status: .finished, bestEpoch: nil, bestValidationLoss: nil), runID: run.id)
+        XCTAssertEqual(try store.run(matching: run.id).status, "finished")
+    }
+
     func testWorkspaceThatIsAFileIsRejected() throws {
         try Data("x".utf8).write(to: workspace)
         XCTAssertThrowsError(try RunStore(workspace: workspace)) { error in
