@@ -92,7 +92,9 @@ public final class Workbench {
             return true
         }
         if next == .dashboard { dashboard.reloadRuns(store: runStore) }
-        if next == .triage, triage.session == nil { triage.reloadRuns(store: runStore) }
+        if next == .triage, triage.session == nil, let triageStore {
+            triage.reloadRuns(store: runStore, triageStore: triageStore)
+        }
         return true
     }
 

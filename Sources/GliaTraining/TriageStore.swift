@@ -98,6 +98,13 @@ public final class TriageStore: Sendable {
         try workspace.database.write { db in try position.upsert(db) }
     }
 
+    /// The position saved most recently, over all model pairs: the session to reopen first.
+    public func latestPosition() throws -> TriagePosition? {
+        try workspace.database.read { db in
+            try TriagePosition.order(Column("updatedAt").desc).fetchOne(db)
+        }
+    }
+
     /// Where the session of a model pair stopped, if it ever ran.
     public func position(modelRun: String) throws -> TriagePosition? {
         try workspace.database.read { db in try TriagePosition.fetchOne(db, key: modelRun) }

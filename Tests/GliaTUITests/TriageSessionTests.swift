@@ -19,6 +19,30 @@ final class TriageSessionTests: XCTestCase {
 
     private func store() throws -> TriageStore { TriageStore(workspace: try Workspace(url: folder)) }
 
+    func testThePairTriagedLastIsPreselectedAfterARestart() throws {
+        let workspace = try Workspace(url: folder)
+        let runs = RunStore(workspace: workspace)
+        var ids: [String] = []
+        for (i, recipe) in [RecipeKind.classifier, .classifier, .segmenter, .segmenter].enumerated() {
+            let run = try runs.createRun(RunConfiguration.defaults(for: recipe, dataPath: "/d"),
+                                         now: Date(timeIntervalSince1970: Double(1_800_000_000 + i * 60)))
+            try Data().write(to: runs.folder(for: run.id).appendingPathComponent("best.safetensors"))
+            ids.append(run.id)
+        }
+        var pane = TriagePane()
+        pane.reloadRuns(store: runs, triageStore: TriageStore(workspace: workspace))
+        XCTAssertEqual(pane.classifiers[pane.classifierCursor.selected].id, ids[1], "newest classifier first")
+        XCTAssertEqual(pane.segmenters[pane.segmenterCursor.selected].id, ids[3], "newest segmenter first")
+
+        // The older pair was triaged last: a restarted workstation offers it again.
+        try TriageStore(workspace: workspace).savePosition(
+            TriagePosition(modelRun: "\(ids[0])+\(ids[2])", ordering: "patient", patientID: "P1", sliceNumber: 2))
+        var restarted = TriagePane()
+        restarted.reloadRuns(store: RunStore(workspace: try Workspace(url: folder)), triageStore: try store())
+        XCTAssertEqual(restarted.classifiers[restarted.classifierCursor.selected].id, ids[0])
+        XCTAssertEqual(restarted.segmenters[restarted.segmenterCursor.selected].id, ids[2])
+    }
+
     func testDecisionsAreStoredAtOnceAndTheSessionResumes() throws {
         var session = try TriageSession(modelRun: "c1+s1", slices: slices, store: try store())
         XCTAssertEqual(session.current, slices[0])

@@ -1,5 +1,5 @@
 // Triage mode: first a model pair is picked (a classifier run and a segmenter run from the
-// workspace, newest preselected); then slices are shown one at a time with the ground truth filled
+// workspace; the pair triaged last is preselected, else the newest runs); then slices are shown one at a time with the ground truth filled
 // and the prediction outlined (the viewer's overlay), the predicted probability and per-slice Dice,
 // and one key each to accept, reject or flag, a 1-4 rating and a note. Decisions go through
 // `TriageSession` to the workspace database before the status says "saved".
@@ -31,8 +31,9 @@ public struct TriagePane: Sendable {
     /// An empty triage pane.
     public init() {}
 
-    /// Re-reads the runs that can be picked (those with a checkpoint on disk).
-    public mutating func reloadRuns(store: RunStore) {
+    /// Re-reads the runs that can be picked (those with a checkpoint on disk) and preselects the pair
+    /// triaged last, so a restarted workstation continues with the same models.
+    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore) {
         let runs = ((try? store.runs()) ?? []).filter { run in
             let folder = store.folder(for: run.id)
             return ["best", "last"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }
@@ -41,6 +42,14 @@ public struct TriagePane: Sendable {
         segmenters = runs.filter { $0.recipe == RecipeKind.segmenter.rawValue }
         classifierCursor.setCount(classifiers.count)
         segmenterCursor.setCount(segmenters.count)
+        if let last = try? triageStore.latestPosition() {
+            let ids = last.modelRun.split(separator: "+").map(String.init)
+            if ids.count == 2, let c = classifiers.firstIndex(where: { $0.id == ids[0] }),
+               let s = segmenters.firstIndex(where: { $0.id == ids[1] }) {
+                classifierCursor.select(c)
+                segmenterCursor.select(s)
+            }
+        }
     }
 
     /// Opens the session of the picked pair over `source`, restoring its position.
