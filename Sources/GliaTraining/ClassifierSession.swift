@@ -39,11 +39,7 @@ public final class ClassifierSession: RecipeSession {
             try model.loadPretrainedBackbone(from: SafeTensorsFile(contentsOf: URL(fileURLWithPath: weights)))
         }
         model.freezeBackbone = c.freezeBackbone
-        state = TrainingState(
-            model: model,
-            optimizer: try Adam(learningRate: c.learningRate, weightDecay: Double(c.weightDecay)),
-            schedule: try ReduceLROnPlateau(factor: 0.1, patience: 2, minLearningRate: 1e-6),
-            progress: TrainingProgress(), generators: ["dropout": model.head.dropoutGenerator])
+        state = try .fresh(model: model, configuration: c, generators: ["dropout": model.head.dropoutGenerator])
         if let checkpoint {
             try TrainingCheckpoint.restore(&state, from: checkpoint)
             if let g = state.generators["dropout"] { model.head.dropoutGenerator = g }

@@ -43,8 +43,7 @@ public struct TrainedModel {
 
     /// The model's input: `images` (256x256) reduced to `imageSize` by area averaging.
     func input(_ images: Tensor) -> Tensor {
-        let factor = images.shape[1] / imageSize
-        return factor > 1 ? AvgPool2D(kernelSize: factor).forward(images, mode: .inference) : images
+        areaDownsample(images, toSide: imageSize)
     }
 }
 

@@ -18,11 +18,7 @@ public final class SegmenterSession: RecipeSession {
         self.configuration = configuration
         self.data = data
         let model = try ResUNet(configuration: .standard, seed: configuration.seed)
-        state = TrainingState(
-            model: model,
-            optimizer: try Adam(learningRate: configuration.learningRate, weightDecay: Double(configuration.weightDecay)),
-            schedule: try ReduceLROnPlateau(factor: 0.1, patience: 2, minLearningRate: 1e-6),
-            progress: TrainingProgress(), generators: [:])
+        state = try .fresh(model: model, configuration: configuration)
         if let checkpoint { try TrainingCheckpoint.restore(&state, from: checkpoint) }
         batches = BatchCursor(loader: data.train)
     }

@@ -19,6 +19,16 @@ public struct TrainingState {
     public var progress: TrainingProgress
     /// Named random streams whose position matters for an exact resume.
     public var generators: [String: RandomGenerator]
+
+    /// The recipes' optimisation for `model`: Adam at the run's learning rate and weight decay, and
+    /// ReduceLROnPlateau on the validation loss (factor 0.1, patience 2), from the first step.
+    public static func fresh(model: any Model, configuration c: RunConfiguration,
+                             generators: [String: RandomGenerator] = [:]) throws -> TrainingState {
+        TrainingState(model: model,
+                      optimizer: try Adam(learningRate: c.learningRate, weightDecay: Double(c.weightDecay)),
+                      schedule: try ReduceLROnPlateau(factor: 0.1, patience: 2, minLearningRate: 1e-6),
+                      progress: TrainingProgress(), generators: generators)
+    }
 }
 
 /// Saving and restoring training checkpoints.

@@ -61,19 +61,21 @@ public final class TrainingData: Sendable {
 
     /// A batch at the model's input size: images [N,s,s,3], masks [N,s,s,1] (0/1), labels.
     public func resized(_ batch: Batch) -> Batch {
-        let factor = TIFFImage.sliceSide / imageSize
-        guard factor > 1 else { return batch }
+        guard batch.images.shape[1] != imageSize else { return batch }
         var out = batch
-        out.images = Self.averagePool(batch.images, factor: factor)
-        var masks = Self.averagePool(batch.masks, factor: factor)
+        out.images = areaDownsample(batch.images, toSide: imageSize)
+        var masks = areaDownsample(batch.masks, toSide: imageSize)
         masks.scalars.withUnsafeMutableBufferPointer { m in
             for i in m.indices { m[i] = m[i] >= 0.5 ? 1 : 0 }
         }
         out.masks = masks
         return out
     }
+}
 
-    private static func averagePool(_ x: Tensor, factor: Int) -> Tensor {
-        AvgPool2D(kernelSize: factor).forward(x, mode: .inference)
-    }
+/// An NHWC batch reduced to `side` x `side` by area averaging (`side` divides its side): how every
+/// model trained below 256 px sees its images, in training and at inference alike.
+func areaDownsample(_ x: Tensor, toSide side: Int) -> Tensor {
+    let factor = x.shape[1] / side
+    return factor > 1 ? AvgPool2D(kernelSize: factor).forward(x, mode: .inference) : x
 }

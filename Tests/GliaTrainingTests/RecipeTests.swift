@@ -40,20 +40,24 @@ final class RecipeTests: XCTestCase {
         return c
     }
 
-    private func lastEpoch(_ run: TrainingRun) async -> EpochMetrics? {
-        var last: EpochMetrics?
-        for await event in await run.actor.subscribe() { if case .epoch(let e) = event { last = e } }
-        return last
+    /// Trains `c` for four epochs to the end; returns the run and its last epoch's metrics.
+    private func trainFourEpochs(_ c: RunConfiguration) async throws -> (TrainingRun, EpochMetrics) {
+        var c = c
+        c.epochs = 4
+        let run = try TrainingRun.start(c, store: try store())
+        let events = Task { () -> EpochMetrics? in
+            var last: EpochMetrics?
+            for await event in await run.actor.subscribe() { if case .epoch(let e) = event { last = e } }
+            return last
+        }
+        let status = await run.actor.run()
+        XCTAssertEqual(status, .finished)
+        let last = await events.value
+        return (run, try XCTUnwrap(last))
     }
 
     func testSegmenterLearnsPhantomTumors() async throws {
-        var c = segmenterConfiguration()
-        c.epochs = 4
-        let run = try TrainingRun.start(c, store: try store())
-        let status = await run.actor.run()
-        XCTAssertEqual(status, .finished)
-        let last = await lastEpoch(run)
-        let epoch = try XCTUnwrap(last)
+        let (run, epoch) = try await trainFourEpochs(segmenterConfiguration())
         XCTAssertGreaterThan(epoch.validationMetric, 0.8, "per-volume Dice on phantom validation patients")
 
         // The best checkpoint alone rebuilds the model; evaluated at full size on the same patients.
@@ -72,13 +76,7 @@ final class RecipeTests: XCTestCase {
     }
 
     func testClassifierLearnsPhantomTumors() async throws {
-        var c = classifierConfiguration()
-        c.epochs = 4
-        let run = try TrainingRun.start(c, store: try store())
-        let status = await run.actor.run()
-        XCTAssertEqual(status, .finished)
-        let last = await lastEpoch(run)
-        let epoch = try XCTUnwrap(last)
+        let (_, epoch) = try await trainFourEpochs(classifierConfiguration())
         XCTAssertGreaterThan(epoch.validationMetric, 0.95, "validation accuracy")
     }
 

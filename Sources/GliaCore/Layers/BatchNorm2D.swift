@@ -115,20 +115,10 @@ public final class BatchNorm2D: Layer {
         let meanF = mean.map { Float($0) }
         let squares = meanF.withUnsafeBufferPointer { mp in
             let mu = mp.baseAddress!
-            return reduceRows(rows: rows, width: cc) { range, acc in
-                var block = [Float](repeating: 0, count: cc)
-                block.withUnsafeMutableBufferPointer { block in
-                    var r0 = range.lowerBound
-                    while r0 < range.upperBound {
-                        let r1 = min(range.upperBound, r0 + channelReductionBlockRows)
-                        block.update(repeating: 0)
-                        for r in r0..<r1 {
-                            let row = x + r * cc
-                            for c in 0..<cc { let d = row[c] - mu[c]; block[c] += d * d }
-                        }
-                        for c in 0..<cc { acc[c] += Double(block[c]) }
-                        r0 = r1
-                    }
+            return reduceRows(rows: rows, width: cc) { range, block in
+                for r in range {
+                    let row = x + r * cc
+                    for c in 0..<cc { let d = row[c] - mu[c]; block[c] += d * d }
                 }
             }
         }
@@ -150,22 +140,12 @@ public final class BatchNorm2D: Layer {
             cache.x.scalars.withUnsafeBufferPointer { xp in
                 cache.mean.withUnsafeBufferPointer { mp in
                     let d = dp.baseAddress!, xs = xp.baseAddress!, mu = mp.baseAddress!
-                    return reduceRows(rows: rows, width: 2 * cc) { range, acc in
-                        var block = [Float](repeating: 0, count: 2 * cc)
-                        block.withUnsafeMutableBufferPointer { block in
-                            var r0 = range.lowerBound
-                            while r0 < range.upperBound {
-                                let r1 = min(range.upperBound, r0 + channelReductionBlockRows)
-                                block.update(repeating: 0)
-                                for r in r0..<r1 {
-                                    let dr = d + r * cc, xr = xs + r * cc
-                                    for c in 0..<cc {
-                                        block[c] += dr[c]
-                                        block[cc + c] += dr[c] * (xr[c] - mu[c])
-                                    }
-                                }
-                                for i in 0..<(2 * cc) { acc[i] += Double(block[i]) }
-                                r0 = r1
+                    return reduceRows(rows: rows, width: 2 * cc) { range, block in
+                        for r in range {
+                            let dr = d + r * cc, xr = xs + r * cc
+                            for c in 0..<cc {
+                                block[c] += dr[c]
+                                block[cc + c] += dr[c] * (xr[c] - mu[c])
                             }
                         }
                     }

@@ -9,19 +9,30 @@
 /// Rows summed in float before a block result is added into the double accumulators.
 public let channelReductionBlockRows = 32
 
-/// Runs `body(rowRange, accumulators)` over disjoint row ranges covering `0..<rows`, each with its own
-/// zeroed `width` doubles, and returns their element-wise total.
+/// Sums `width` per-row quantities over `0..<rows`: `body(rowRange, block)` adds the rows of a range of
+/// at most `channelReductionBlockRows` rows into the zeroed float `block`, and each block is then added
+/// into double accumulators (one set per worker, combined in a fixed order). Returns the totals.
 public func reduceRows(rows: Int, width: Int,
-                       _ body: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+                       _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Double] {
     let parts = max(1, min(ParallelConfig.workerCount, rows * width / 65536))
     var partials = [Double](repeating: 0, count: parts * width)
     partials.withUnsafeMutableBufferPointer { buffer in
         let base = buffer.baseAddress!
         let perPart = (rows + parts - 1) / parts
         parallelFor(parts, minimumChunk: 1) { range in
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { block.deallocate() }
             for part in range {
-                let lo = min(rows, part * perPart), hi = min(rows, lo + perPart)
-                if lo < hi { body(lo..<hi, base + part * width) }
+                let acc = base + part * width
+                var r0 = min(rows, part * perPart)
+                let end = min(rows, r0 + perPart)
+                while r0 < end {
+                    let r1 = min(end, r0 + channelReductionBlockRows)
+                    block.update(repeating: 0, count: width)
+                    body(r0..<r1, block)
+                    for i in 0..<width { acc[i] += Double(block[i]) }
+                    r0 = r1
+                }
             }
         }
     }
@@ -32,20 +43,10 @@ public func reduceRows(rows: Int, width: Int,
 
 /// Per-channel sums of a `[rows, channels]` matrix: `sum[c] = Σ_r x[r, c]`.
 public func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels: Int) -> [Double] {
-    reduceRows(rows: rows, width: channels) { range, acc in
-        var block = [Float](repeating: 0, count: channels)
-        block.withUnsafeMutableBufferPointer { block in
-            var r0 = range.lowerBound
-            while r0 < range.upperBound {
-                let r1 = min(range.upperBound, r0 + channelReductionBlockRows)
-                block.update(repeating: 0)
-                for r in r0..<r1 {
-                    let row = x + r * channels
-                    for ch in 0..<channels { block[ch] += row[ch] }
-                }
-                for ch in 0..<channels { acc[ch] += Double(block[ch]) }
-                r0 = r1
-            }
+    reduceRows(rows: rows, width: channels) { range, block in
+        for r in range {
+            let row = x + r * channels
+            for ch in 0..<channels { block[ch] += row[ch] }
         }
     }
 }
