@@ -66,7 +66,7 @@ public enum Evaluator {
                 if let masks {
                     let predicted = masks.scalars[(i * side * side)..<((i + 1) * side * side)].map { $0 > 0.5 ? UInt8(1) : 0 }
                     try everySlice.add(patient: slice.patientID, predicted: predicted, truth: truth)
-                    let flagged = p.map { $0 >= pipeline.threshold } ?? true
+                    let flagged = p.map { $0 >= pipeline.gateThreshold } ?? true
                     try gated.add(patient: slice.patientID,
                                   predicted: flagged ? predicted : [UInt8](repeating: 0, count: predicted.count),
                                   truth: truth)

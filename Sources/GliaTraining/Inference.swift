@@ -16,6 +16,16 @@ public struct TrainedModel {
     public let imageSize: Int
     /// The run id or file it came from, for reports.
     public let source: String
+    /// Classifier: the decision threshold on P(tumor) chosen on validation patients and stored with
+    /// the model (metadata `glia.threshold`); nil when the file stores none.
+    public var threshold: Float?
+    /// Classifier: the gate threshold of the two-stage pipeline, chosen on validation patients for
+    /// the pipeline's per-volume Dice (metadata `glia.gateThreshold`); nil when the file stores none.
+    public var gateThreshold: Float?
+
+    /// Metadata keys of the stored thresholds.
+    public static let thresholdKey = "glia.threshold"
+    public static let gateThresholdKey = "glia.gateThreshold"
 
     /// Loads `reference`: a `.safetensors` file, or a run id (or unique prefix) in `store`, whose
     /// `best` checkpoint is used (`last` when no epoch finished).
@@ -38,7 +48,15 @@ public struct TrainedModel {
         let (model, loaded) = try Checkpoint.loadModel(from: url)
         let size = (try? TrainingCheckpoint.runConfiguration(metadata: loaded.metadata, path: url.path).imageSize)
             ?? TIFFImage.sliceSide
-        return TrainedModel(model: model, imageSize: size, source: reference)
+        func threshold(_ key: String) throws -> Float? {
+            guard let text = loaded.metadata[key] else { return nil }
+            guard let value = Float(text), value.isFinite, value >= 0, value <= 1 else {
+                throw TrainingDataError("\(url.path): metadata \(key) = '\(text)' is not a probability in [0, 1]")
+            }
+            return value
+        }
+        return TrainedModel(model: model, imageSize: size, source: reference,
+                            threshold: try threshold(thresholdKey), gateThreshold: try threshold(gateThresholdKey))
     }
 
     /// The model's input: `images` (256x256) reduced to `imageSize` by area averaging.
@@ -51,8 +69,10 @@ public struct TrainedModel {
 public struct TwoStagePipeline {
     public let classifier: TrainedModel?
     public let segmenter: TrainedModel?
-    /// A slice is flagged as tumor when P(tumor) >= threshold.
-    public var threshold: Float = 0.5
+    /// The classifier calls a slice tumor when P(tumor) >= threshold (its stored threshold, else 0.5).
+    public var threshold: Float
+    /// The pipeline segments a slice when P(tumor) >= gateThreshold (stored, else `threshold`).
+    public var gateThreshold: Float
 
     public init(classifier: TrainedModel?, segmenter: TrainedModel?) throws {
         if let c = classifier, !(c.model is ClassifierModel) {
@@ -63,6 +83,8 @@ public struct TwoStagePipeline {
         }
         self.classifier = classifier
         self.segmenter = segmenter
+        threshold = classifier?.threshold ?? 0.5
+        gateThreshold = classifier?.gateThreshold ?? classifier?.threshold ?? 0.5
     }
 
     /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.
@@ -117,7 +139,7 @@ extension TwoStagePipeline {
     public func predict(_ images: Tensor) -> [SlicePrediction] {
         let n = images.shape[0]
         let probabilities = tumorProbabilities(images)
-        let flagged = (0..<n).map { i in probabilities.map { $0[i] >= threshold } ?? true }
+        let flagged = (0..<n).map { i in probabilities.map { $0[i] >= gateThreshold } ?? true }
         var masks = [SliceMask?](repeating: nil, count: n)
         let chosen = (0..<n).filter { flagged[$0] }
         if segmenter != nil, !chosen.isEmpty {

@@ -15,17 +15,17 @@ final class RealSampleTests: XCTestCase {
     func testCountsMatchSAMPLEmdAndEveryFileDecodes() throws {
         let report = try DataCheck.run(try sample())
         XCTAssertEqual(report.format, "kaggle_3m")
-        XCTAssertEqual(report.patients, 24)
-        XCTAssertEqual(report.slices, 967)
-        XCTAssertEqual(report.usableSlices, 967, "every image and mask decodes")
-        XCTAssertEqual(report.tumorSlices, 367)
-        XCTAssertEqual(report.patientsWithMetadata, 24)
+        XCTAssertEqual(report.patients, 64)
+        XCTAssertEqual(report.slices, 2396)
+        XCTAssertEqual(report.usableSlices, 2396, "every image and mask decodes")
+        XCTAssertEqual(report.tumorSlices, 852)
+        XCTAssertEqual(report.patientsWithMetadata, 64)
         XCTAssertEqual(report.institutions, [
-            InstitutionSummary(code: "CS", patients: 3, slices: 71, tumorSlices: 23),
-            InstitutionSummary(code: "DU", patients: 10, slices: 471, tumorSlices: 171),
+            InstitutionSummary(code: "CS", patients: 9, slices: 207, tumorSlices: 76),
+            InstitutionSummary(code: "DU", patients: 26, slices: 1090, tumorSlices: 376),
             InstitutionSummary(code: "EZ", patients: 1, slices: 24, tumorSlices: 6),
-            InstitutionSummary(code: "FG", patients: 3, slices: 137, tumorSlices: 52),
-            InstitutionSummary(code: "HT", patients: 7, slices: 264, tumorSlices: 115),
+            InstitutionSummary(code: "FG", patients: 8, slices: 377, tumorSlices: 121),
+            InstitutionSummary(code: "HT", patients: 20, slices: 698, tumorSlices: 273),
         ])
         XCTAssertTrue(report.problems.isEmpty, "\(report.problems.prefix(5))")
     }

@@ -18,7 +18,8 @@ struct Predict: AsyncParsableCommand {
     @Option(help: "Classifier run or checkpoint file.") var classifier: String?
     @Option(help: "Segmenter run or checkpoint file.") var segmenter: String?
     @Option(help: "Folder for predicted masks.") var out = "predictions"
-    @Option(help: "P(tumor) at or above which a slice is flagged.") var threshold: Float = 0.5
+    @Option(help: "P(tumor) at or above which a slice is flagged (default: the classifier's stored gate threshold, else 0.5).")
+    var threshold: Float?
     @Flag(help: "Print JSON instead of a table.") var json = false
     @OptionGroup var workspace: WorkspaceOptions
 
@@ -34,7 +35,9 @@ struct Predict: AsyncParsableCommand {
         if images.isEmpty { throw ValidationError("give at least one IMAGE") }
         if classifier == nil && segmenter == nil { throw ValidationError("give --classifier, --segmenter or both") }
         for image in images { try InputPath.requireFile(image, option: "IMAGE") }
-        if !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1, got \(threshold)") }
+        if let threshold, !(threshold.isFinite && (0...1).contains(threshold)) {
+            throw ValidationError("--threshold must be in 0...1, got \(threshold)")
+        }
     }
 
     func run() async throws {
@@ -44,7 +47,7 @@ struct Predict: AsyncParsableCommand {
             var pipeline = try TwoStagePipeline(
                 classifier: try classifier.map { try TrainedModel.load($0, store: store) },
                 segmenter: try segmenter.map { try TrainedModel.load($0, store: store) })
-            pipeline.threshold = threshold
+            if let threshold { pipeline.gateThreshold = threshold }
             let outFolder = URL(fileURLWithPath: out)
             if segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
             for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
