@@ -1,9 +1,15 @@
 // The classifier recipe: a ResNet backbone with the seed's head (AvgPool 4x4, Flatten, Dense 256 + ReLU,
-// Dropout 0.3, Dense 2), softmax cross-entropy, Adam, ReduceLROnPlateau on the validation loss.
+// Dropout 0.3, Dense 2), or a MaskGate on a trained segmenter (backbone "segmenter"); softmax
+// cross-entropy, Adam, ReduceLROnPlateau on the validation loss.
 //
-// Frozen backbone (the seed's transfer-learning strategy): the backbone runs in inference mode once per
-// slice and its features are cached, so the first epoch pays for the backbone and every later epoch
-// costs only the head. Augmentation is off in that mode: an augmented image would need new features.
+// Frozen features (a frozen ResNet backbone, the seed's transfer-learning strategy, and always the
+// MaskGate's segmenter): the frozen part runs in inference mode once per slice and its features are
+// cached, so the first epoch pays for it and every later epoch costs only the head. Augmentation is
+// off in that mode: an augmented image would need new features.
+//
+// Every validation also chooses the thresholds stored with the checkpoint (Thresholds.swift): the
+// decision threshold on the validation slices, and, when a segmenter is at hand (the MaskGate's own,
+// or `segmenterPath`), the pipeline's gate threshold on the validation patients' per-volume Dice.
 import Foundation
 import GliaCore
 import GliaData
@@ -15,9 +21,15 @@ public final class ClassifierSession: RecipeSession {
     public private(set) var state: TrainingState
     private let loss = SoftmaxCrossEntropy()
     private var batches: BatchCursor
-    /// Backbone features per slice id (frozen backbone only).
+    /// Frozen-part features per slice id (frozen backbone or MaskGate only).
     private var featureCache: [String: Tensor] = [:]
-    private var model: ClassifierModel { state.model as! ClassifierModel }
+    private let network: SliceClassifierNetwork
+    /// The segmenter that scores gate thresholds, when there is one.
+    private let gateSegmenter: TrainedModel?
+    /// Overlap of the gate segmenter's masks with the truth per validation slice (computed once).
+    private var validationOverlaps: [SliceOverlap]?
+    /// Thresholds chosen by the latest validation, saved with the next checkpoint.
+    private var thresholds: [String: String] = [:]
 
     /// The backbone presets by name.
     public static let backbones: [String: ResNetConfiguration] = [
@@ -25,48 +37,77 @@ public final class ClassifierSession: RecipeSession {
         "resnet18": .resnet18, "resnet34": .resnet34, "resnet50": .resnet50,
     ]
 
-    /// A fresh session (optionally starting from torchvision backbone weights), or one continuing
-    /// from a `last` checkpoint.
+    /// A fresh session (optionally starting from torchvision backbone weights, or gating a trained
+    /// segmenter), or one continuing from a `last` checkpoint.
     public init(configuration c: RunConfiguration, data: TrainingData, resumeFrom checkpoint: SafeTensorsFile? = nil) throws {
         configuration = c
         self.data = data
-        guard let backbone = Self.backbones[c.backbone] else {
-            throw TrainingDataError("unknown backbone '\(c.backbone)' (choose one of \(Self.backbones.keys.sorted().joined(separator: ", ")))")
+        let model: any Model
+        if c.backbone == Self.segmenterBackbone {
+            guard let path = c.segmenterPath else {
+                throw TrainingDataError("the 'segmenter' backbone needs a trained segmenter (--segmenter RUN or FILE)")
+            }
+            let trained = try TrainedModel.load(path, store: nil)
+            guard let resunet = trained.model as? ResUNet else { throw TrainingDataError("\(path) is not a segmenter checkpoint") }
+            guard trained.imageSize == c.imageSize else {
+                throw TrainingDataError("\(path) was trained at \(trained.imageSize) px; the gate must run at the same size, not \(c.imageSize)")
+            }
+            let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: resunet.resUNetConfiguration), seed: c.seed)
+            for (target, source) in zip(gate.segmenter.parameters, resunet.parameters) { target.value = source.value }
+            for (target, source) in zip(gate.segmenter.buffers, resunet.buffers) { target.value = source.value }
+            model = gate
+            network = .gate(gate)
+            gateSegmenter = trained
+        } else {
+            guard let backbone = Self.backbones[c.backbone] else {
+                let names = (Self.backbones.keys.sorted() + [Self.segmenterBackbone]).joined(separator: ", ")
+                throw TrainingDataError("unknown backbone '\(c.backbone)' (choose one of \(names))")
+            }
+            let resnet = try ClassifierModel(configuration: ClassifierConfiguration(backbone: backbone, imageSize: c.imageSize),
+                                             seed: c.seed)
+            if let weights = c.weightsPath, checkpoint == nil {
+                try resnet.loadPretrainedBackbone(from: SafeTensorsFile(contentsOf: URL(fileURLWithPath: weights)))
+            }
+            resnet.freezeBackbone = c.freezeBackbone
+            model = resnet
+            network = .resnet(resnet)
+            gateSegmenter = try c.segmenterPath.map { try TrainedModel.load($0, store: nil) }
         }
-        let model = try ClassifierModel(configuration: ClassifierConfiguration(backbone: backbone, imageSize: c.imageSize),
-                                        seed: c.seed)
-        if let weights = c.weightsPath, checkpoint == nil {
-            try model.loadPretrainedBackbone(from: SafeTensorsFile(contentsOf: URL(fileURLWithPath: weights)))
-        }
-        model.freezeBackbone = c.freezeBackbone
-        state = try .fresh(model: model, configuration: c, generators: ["dropout": model.head.dropoutGenerator])
+        var generators: [String: RandomGenerator] = [:]
+        if case .resnet(let resnet) = network { generators["dropout"] = resnet.head.dropoutGenerator }
+        state = try .fresh(model: model, configuration: c, generators: generators)
         if let checkpoint {
             try TrainingCheckpoint.restore(&state, from: checkpoint)
-            if let g = state.generators["dropout"] { model.head.dropoutGenerator = g }
+            if case .resnet(let resnet) = network, let g = state.generators["dropout"] { resnet.head.dropoutGenerator = g }
         }
         batches = BatchCursor(loader: data.train)
     }
 
+    /// The backbone name of the MaskGate.
+    public static let segmenterBackbone = "segmenter"
+
+    public var selection: CheckpointSelection { .lowestLoss }
     public var progress: TrainingProgress { state.progress }
     public var stepsPerEpoch: Int { data.train.stepsPerEpoch(limit: configuration.maxStepsPerEpoch) }
     public var learningRate: Float { state.optimizer.learningRate }
     public var parametersAreFinite: Bool { state.model.parametersAreFinite }
 
     public func trainStep(epoch: Int, step: Int) throws -> StepResult {
+        let model = state.model
         state.optimizer.zeroGradients(model.trainableParameters)
         let logits: Tensor, labels: [Int]
-        if model.freezeBackbone {
+        if network.cachesFeatures {
             let members = data.train.plan(epoch: epoch)[step]
             labels = members.map { data.train.tumorFlags[$0] ? 1 : 0 }
             let features = try cachedFeatures(members, loader: data.train, epoch: epoch, index: step)
-            logits = model.forwardHead(features, mode: .training)
+            logits = network.forwardHead(features, mode: .training)
         } else {
             let batch = data.resized(try batches.batch(epoch: epoch, index: step))
             labels = batch.labels
             logits = model.forward(batch.images, mode: .training)
         }
         let result = try loss.evaluate(logits: logits, labels: labels)
-        if model.freezeBackbone { model.backwardHead(result.gradient) } else { model.backward(result.gradient) }
+        if network.cachesFeatures { network.backwardHead(result.gradient) } else { model.backward(result.gradient) }
         state.optimizer.step(model.parameters)
         return StepResult(loss: result.value, metric: Float(Self.accuracy(logits: logits, labels: labels)),
                           images: labels.count)
@@ -74,22 +115,57 @@ public final class ClassifierSession: RecipeSession {
 
     public func validate() throws -> (loss: Float, metric: Float) {
         var lossSum = 0.0, correct = 0.0, count = 0
+        var scores: [Float] = [], allLabels: [Int] = []
         let loader = data.validation
         for (index, members) in loader.plan(epoch: 0).enumerated() {
             let labels = members.map { loader.tumorFlags[$0] ? 1 : 0 }
             let logits: Tensor
-            if model.freezeBackbone {
-                logits = model.forwardHead(try cachedFeatures(members, loader: loader, epoch: 0, index: index),
-                                           mode: .inference)
+            if network.cachesFeatures {
+                logits = network.forwardHead(try cachedFeatures(members, loader: loader, epoch: 0, index: index),
+                                             mode: .inference)
             } else {
                 let batch = data.resized(try loader.makeBatch(epoch: 0, index: index, members: members))
-                logits = model.forward(batch.images, mode: .inference)
+                logits = state.model.forward(batch.images, mode: .inference)
             }
             lossSum += Double(try loss.evaluate(logits: logits, labels: labels).value) * Double(labels.count)
             correct += Self.accuracy(logits: logits, labels: labels) * Double(labels.count)
             count += labels.count
+            scores += TwoStagePipeline.softmaxTumor(logits)
+            allLabels += labels
         }
+        try chooseThresholds(scores: scores, labels: allLabels)
         return (Float(lossSum / Double(max(count, 1))), Float(correct / Double(max(count, 1))))
+    }
+
+    /// Picks the decision and gate thresholds for the current weights from validation scores.
+    private func chooseThresholds(scores: [Float], labels: [Int]) throws {
+        thresholds = [TrainedModel.thresholdKey: String(ThresholdChoice.decision(scores: scores, labels: labels))]
+        guard let segmenter = gateSegmenter else { return }
+        if validationOverlaps == nil { validationOverlaps = try Self.overlaps(of: segmenter, on: data.validation) }
+        let gate = ThresholdChoice.gate(scores: scores, overlaps: validationOverlaps!)
+        thresholds[TrainedModel.gateThresholdKey] = String(gate.threshold)
+    }
+
+    /// The segmenter's masks (through the pipeline, as at inference) against the truth, per slice.
+    static func overlaps(of segmenter: TrainedModel, on loader: Loader) throws -> [SliceOverlap] {
+        let pipeline = try TwoStagePipeline(classifier: nil, segmenter: segmenter)
+        var out: [SliceOverlap] = []
+        let epoch = loader.batches(epoch: 0)
+        while let batch = try epoch.next() {
+            let p = pipeline.maskProbabilities(batch.images)!
+            let side = batch.images.shape[1] * batch.images.shape[2]
+            for (i, slice) in batch.slices.enumerated() {
+                var o = SliceOverlap(patientID: slice.patientID, intersection: 0, predicted: 0, truth: 0)
+                for k in (i * side)..<((i + 1) * side) {
+                    let predicted = p.scalars[k] > 0.5, truth = batch.masks.scalars[k] > 0.5
+                    if predicted { o.predicted += 1 }
+                    if truth { o.truth += 1 }
+                    if predicted && truth { o.intersection += 1 }
+                }
+                out.append(o)
+            }
+        }
+        return out
     }
 
     /// Features [N, h, w, C] of `members`, computing (without augmentation) only the uncached ones.
@@ -97,7 +173,7 @@ public final class ClassifierSession: RecipeSession {
         let missing = members.filter { featureCache[loader.records[$0].id] == nil }
         if !missing.isEmpty {
             let batch = data.resized(try loader.makeBatch(epoch: epoch, index: index, members: missing))
-            let features = model.features(batch.images)
+            let features = network.features(batch.images)
             let per = features.count / missing.count
             let shape = Array(features.shape.dropFirst())
             for (k, member) in missing.enumerated() {
@@ -126,7 +202,42 @@ public final class ClassifierSession: RecipeSession {
 
     public func saveCheckpoint(to url: URL, progress: TrainingProgress) throws {
         state.progress = progress
-        state.generators["dropout"] = model.head.dropoutGenerator
-        try TrainingCheckpoint.save(state, configuration: configuration, to: url)
+        if case .resnet(let resnet) = network { state.generators["dropout"] = resnet.head.dropoutGenerator }
+        try TrainingCheckpoint.save(state, configuration: configuration, to: url, metadata: thresholds)
+    }
+}
+
+/// The two kinds of network the classifier recipe trains.
+private enum SliceClassifierNetwork {
+    case resnet(ClassifierModel)
+    case gate(MaskGate)
+
+    /// Whether training runs on cached features of a frozen part.
+    var cachesFeatures: Bool {
+        switch self {
+        case .resnet(let m): return m.freezeBackbone
+        case .gate: return true
+        }
+    }
+
+    func features(_ x: Tensor) -> Tensor {
+        switch self {
+        case .resnet(let m): return m.features(x)
+        case .gate(let m): return m.features(x)
+        }
+    }
+
+    func forwardHead(_ f: Tensor, mode: ForwardMode) -> Tensor {
+        switch self {
+        case .resnet(let m): return m.forwardHead(f, mode: mode)
+        case .gate(let m): return m.forwardHead(f, mode: mode)
+        }
+    }
+
+    func backwardHead(_ dy: Tensor) {
+        switch self {
+        case .resnet(let m): m.backwardHead(dy)
+        case .gate(let m): m.backwardHead(dy)
+        }
     }
 }

@@ -30,6 +30,23 @@ public struct TrainedModel {
     /// Loads `reference`: a `.safetensors` file, or a run id (or unique prefix) in `store`, whose
     /// `best` checkpoint is used (`last` when no epoch finished).
     public static func load(_ reference: String, store: RunStore?) throws -> TrainedModel {
+        let url = try checkpointURL(reference, store: store)
+        let (model, loaded) = try Checkpoint.loadModel(from: url)
+        let size = (try? TrainingCheckpoint.runConfiguration(metadata: loaded.metadata, path: url.path).imageSize)
+            ?? TIFFImage.sliceSide
+        func threshold(_ key: String) throws -> Float? {
+            guard let text = loaded.metadata[key] else { return nil }
+            guard let value = Float(text), value.isFinite, value >= 0, value <= 1 else {
+                throw TrainingDataError("\(url.path): metadata \(key) = '\(text)' is not a probability in [0, 1]")
+            }
+            return value
+        }
+        return TrainedModel(model: model, imageSize: size, source: reference,
+                            threshold: try threshold(thresholdKey), gateThreshold: try threshold(gateThresholdKey))
+    }
+
+    /// The checkpoint file `reference` names: the file itself, or a run's `best` (else `last`).
+    public static func checkpointURL(_ reference: String, store: RunStore?) throws -> URL {
         let url: URL
         if reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference) {
             url = URL(fileURLWithPath: reference)
@@ -45,18 +62,7 @@ public struct TrainedModel {
                 throw TrainingDataError("run '\(reference)' has no checkpoint yet (\(folder.path))")
             }
         }
-        let (model, loaded) = try Checkpoint.loadModel(from: url)
-        let size = (try? TrainingCheckpoint.runConfiguration(metadata: loaded.metadata, path: url.path).imageSize)
-            ?? TIFFImage.sliceSide
-        func threshold(_ key: String) throws -> Float? {
-            guard let text = loaded.metadata[key] else { return nil }
-            guard let value = Float(text), value.isFinite, value >= 0, value <= 1 else {
-                throw TrainingDataError("\(url.path): metadata \(key) = '\(text)' is not a probability in [0, 1]")
-            }
-            return value
-        }
-        return TrainedModel(model: model, imageSize: size, source: reference,
-                            threshold: try threshold(thresholdKey), gateThreshold: try threshold(gateThresholdKey))
+        return url
     }
 
     /// The model's input: `images` (256x256) reduced to `imageSize` by area averaging.
@@ -75,7 +81,7 @@ public struct TwoStagePipeline {
     public var gateThreshold: Float
 
     public init(classifier: TrainedModel?, segmenter: TrainedModel?) throws {
-        if let c = classifier, !(c.model is ClassifierModel) {
+        if let c = classifier, !(c.model is ClassifierModel || c.model is MaskGate) {
             throw TrainingDataError("\(c.source) is not a classifier checkpoint")
         }
         if let s = segmenter, !(s.model is ResUNet) {
@@ -90,7 +96,11 @@ public struct TwoStagePipeline {
     /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.
     public func tumorProbabilities(_ images: Tensor) -> [Float]? {
         guard let classifier else { return nil }
-        let logits = classifier.model.forward(classifier.input(images), mode: .inference)
+        return Self.softmaxTumor(classifier.model.forward(classifier.input(images), mode: .inference))
+    }
+
+    /// P(tumor) per row of classifier logits [N, K]: the softmax weight of class 1.
+    public static func softmaxTumor(_ logits: Tensor) -> [Float] {
         let k = logits.shape[1]
         return (0..<logits.shape[0]).map { i in
             let row = logits.scalars[(i * k)..<((i + 1) * k)]

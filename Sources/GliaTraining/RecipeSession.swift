@@ -11,6 +11,8 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     /// Steps done over the whole run.
     public var globalStep: Int = 0
     public var bestValidationLoss: Float?
+    /// Validation metric of the best epoch (the one `best` holds).
+    public var bestValidationMetric: Float?
     public var bestEpoch: Int?
     /// Epochs since the validation loss last improved.
     public var epochsWithoutImprovement: Int = 0
@@ -19,6 +21,14 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     public var epochMetricSum: Double = 0
 
     public init() {}
+}
+
+/// Which validation figure makes an epoch the best so far (and resets early stopping's count).
+public enum CheckpointSelection: Sendable, Equatable {
+    /// The lowest validation loss.
+    case lowestLoss
+    /// The highest validation metric (the segmenter's per-volume Dice).
+    case highestMetric
 }
 
 /// Result of one training step.
@@ -39,6 +49,8 @@ public struct StepResult: Sendable {
 /// A recipe bound to a run: the model, its optimizer and schedule, and the data.
 /// Not thread-safe: the training actor is its only user.
 public protocol RecipeSession: AnyObject {
+    /// Which validation figure picks the `best` checkpoint.
+    var selection: CheckpointSelection { get }
     /// Optimisation steps in one epoch.
     var stepsPerEpoch: Int { get }
     /// Current learning rate.

@@ -1,6 +1,7 @@
-// The segmenter recipe: ResUNet, focal Tversky loss (alpha 0.7, gamma 0.75), Adam, ReduceLROnPlateau
-// on the validation loss; all slices, with tumor slices oversampled to `tumorFraction` of each batch.
-// Validation metric: per-volume Dice (mean over validation patients), as Buda et al. report it.
+// The segmenter recipe: ResUNet, the configured loss, Adam with a cosine or plateau schedule; all
+// slices, with tumor slices oversampled to `tumorFraction` of each batch.
+// Validation metric: per-volume Dice (mean over validation patients), as Buda et al. report it; it
+// also picks the `best` checkpoint, since the loss of a batch says little about whole volumes.
 import Foundation
 import GliaCore
 import GliaData
@@ -10,7 +11,8 @@ public final class SegmenterSession: RecipeSession {
     public let configuration: RunConfiguration
     public let data: TrainingData
     public private(set) var state: TrainingState
-    private let loss = FocalTverskyLoss()
+    private let loss: any ProbabilityLoss
+    private let cosine: CosineAnnealing?
     private var batches: BatchCursor
 
     /// A fresh session, or one continuing from a `last` checkpoint.
@@ -19,9 +21,25 @@ public final class SegmenterSession: RecipeSession {
         self.data = data
         let model = try ResUNet(configuration: .standard, seed: configuration.seed)
         state = try .fresh(model: model, configuration: configuration)
-        if let checkpoint { try TrainingCheckpoint.restore(&state, from: checkpoint) }
+        loss = Self.loss(configuration.loss)
         batches = BatchCursor(loader: data.train)
+        let steps = data.train.stepsPerEpoch(limit: configuration.maxStepsPerEpoch)
+        cosine = configuration.schedule == .cosine
+            ? CosineAnnealing(initial: configuration.learningRate, minimum: configuration.learningRate / 100,
+                              totalSteps: configuration.epochs * steps)
+            : nil
+        if let checkpoint { try TrainingCheckpoint.restore(&state, from: checkpoint) }
     }
+
+    static func loss(_ kind: SegmentationLossKind) -> any ProbabilityLoss {
+        switch kind {
+        case .focalTversky: return FocalTverskyLoss()
+        case .dice: return DiceLoss()
+        case .diceBCE: return DiceBCELoss()
+        }
+    }
+
+    public var selection: CheckpointSelection { .highestMetric }
 
     public var progress: TrainingProgress { state.progress }
     public var stepsPerEpoch: Int { data.train.stepsPerEpoch(limit: configuration.maxStepsPerEpoch) }
@@ -31,6 +49,9 @@ public final class SegmenterSession: RecipeSession {
     public func trainStep(epoch: Int, step: Int) throws -> StepResult {
         let batch = data.resized(try batches.batch(epoch: epoch, index: step))
         let model = state.model
+        if let cosine {
+            state.optimizer.learningRate = cosine.learningRate(atStep: (epoch - 1) * stepsPerEpoch + step)
+        }
         state.optimizer.zeroGradients(model.trainableParameters)
         let p = model.forward(batch.images, mode: .training)
         let result = try loss.evaluate(probabilities: p, targets: batch.masks)
@@ -61,6 +82,7 @@ public final class SegmenterSession: RecipeSession {
     }
 
     public func endEpoch(validationLoss: Float) {
+        guard cosine == nil else { return }
         _ = state.schedule.step(Double(validationLoss), optimizer: state.optimizer)
     }
 

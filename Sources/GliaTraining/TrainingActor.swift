@@ -152,10 +152,15 @@ public actor TrainingActor {
             throw TrainingError.nonFiniteLoss(epoch: progress.epoch, step: progress.stepInEpoch,
                                               value: validationLoss)
         }
-        let isBest = progress.bestValidationLoss.map { validationLoss < $0 } ?? true
+        let isBest: Bool
+        switch session.selection {
+        case .lowestLoss: isBest = progress.bestValidationLoss.map { validationLoss < $0 } ?? true
+        case .highestMetric: isBest = progress.bestValidationMetric.map { validationMetric > $0 } ?? true
+        }
         let epoch = progress.epoch
         if isBest {
             progress.bestValidationLoss = validationLoss
+            progress.bestValidationMetric = validationMetric
             progress.bestEpoch = epoch
             progress.epochsWithoutImprovement = 0
         } else {

@@ -37,11 +37,13 @@ public enum TrainingCheckpoint {
                randomKey = "glia.random", optimizerPrefix = "optimizer."
 
     /// Writes model, optimizer, schedule, random streams and progress to `url` atomically.
-    public static func save(_ state: TrainingState, configuration: RunConfiguration, to url: URL) throws {
+    /// `metadata` adds entries of the recipe's own (a classifier's chosen thresholds).
+    public static func save(_ state: TrainingState, configuration: RunConfiguration, to url: URL,
+                            metadata extra: [String: String] = [:]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
-        var metadata: [String: String] = [:]
+        var metadata = extra
         metadata[runKey] = try json(configuration)
         metadata[progressKey] = try json(state.progress)
         metadata[scheduleKey] = try json(state.schedule)

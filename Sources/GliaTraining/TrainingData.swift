@@ -25,7 +25,8 @@ public final class TrainingData: Sendable {
     public let imageSize: Int
 
     /// Loads the data of a run. The split is read from `splitURL` when that file exists (a resumed
-    /// run), else made from the configuration and written there.
+    /// run), else from the configuration's split file, else made from its fractions and seed; a new
+    /// split is written to `splitURL`.
     public init(configuration c: RunConfiguration, splitURL: URL) throws {
         let side = TIFFImage.sliceSide
         guard c.imageSize > 0, side % c.imageSize == 0 else {
@@ -37,6 +38,9 @@ public final class TrainingData: Sendable {
         }
         if FileManager.default.fileExists(atPath: splitURL.path) {
             split = try DatasetSplit.read(from: splitURL)
+        } else if let given = c.splitPath {
+            split = try DatasetSplit.read(from: URL(fileURLWithPath: given))
+            try split.write(to: splitURL)
         } else {
             let test = 1 - c.trainFraction - c.validationFraction
             split = try DatasetSplit.make(index, train: c.trainFraction, validation: c.validationFraction,

@@ -21,6 +21,7 @@ struct Glia: AsyncParsableCommand {
             DataCommand.self,
             Synth.self,
             Runs.self,
+            Export.self,
             Triage.self,
             Bench.self,
         ],

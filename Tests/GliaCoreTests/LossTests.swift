@@ -98,6 +98,18 @@ final class LossTests: XCTestCase {
         }
     }
 
+    func testDiceBCEIsTheSumOfItsParts() throws {
+        let p = Tensor(shape: [4], scalars: [0.2, 0.9, 0.6, 0.1])
+        let y = Tensor(shape: [4], scalars: [0, 1, 1, 0])
+        let sum = try DiceBCELoss().evaluate(probabilities: p, targets: y)
+        let dice = try DiceLoss().evaluate(probabilities: p, targets: y)
+        let bce = try BinaryCrossEntropy().evaluate(probabilities: p, targets: y)
+        XCTAssertEqual(sum.value, dice.value + bce.value, accuracy: 1e-6)
+        for i in 0..<4 {
+            XCTAssertEqual(sum.gradient.scalars[i], dice.gradient.scalars[i] + bce.gradient.scalars[i], accuracy: 1e-6)
+        }
+    }
+
     // MARK: gradient checks
 
     func testCrossEntropyGradientCheck() throws {
@@ -117,6 +129,7 @@ final class LossTests: XCTestCase {
         let y = Tensor(shape: shape) { _ in rng.nextUniform() < 0.4 ? 1 : 0 }
         let losses: [any ProbabilityLoss] = [
             BinaryCrossEntropy(), DiceLoss(), TverskyLoss(), FocalTverskyLoss(), FocalTverskyLoss(gamma: 1.5),
+            DiceBCELoss(),
         ]
         for loss in losses {
             var p = Tensor(shape: shape) { _ in rng.uniform(0.2, 0.8) }

@@ -73,6 +73,38 @@ final class RecipeTests: XCTestCase {
         let segmentation = try XCTUnwrap(report.segmenter)
         XCTAssertEqual(segmentation.volumes, split.validation.count)
         XCTAssertGreaterThan(segmentation.meanDice, 0.75)
+
+        try await assertGateLearnsFromSegmenter(store.folder(for: run.runID).appendingPathComponent("best.safetensors"),
+                                                split: split)
+    }
+
+    /// The MaskGate classifier on a trained segmenter: trains on the segmenter's split, stores both
+    /// thresholds, and its decisions are accurate on the validation patients.
+    private func assertGateLearnsFromSegmenter(_ segmenter: URL, split: DatasetSplit) async throws {
+        var c = RunConfiguration.defaults(for: .classifier, dataPath: Self.phantom.path)
+        c.backbone = ClassifierSession.segmenterBackbone
+        c.segmenterPath = segmenter.path
+        c.splitPath = segmenter.deletingLastPathComponent().appendingPathComponent("split.json").path
+        c.imageSize = 64
+        c.augment = false
+        c.learningRate = 0.05
+        let (run, epoch) = try await trainFourEpochs(c)
+        await run.recording.value
+        XCTAssertGreaterThan(epoch.validationMetric, 0.9, "gate validation accuracy")
+        let store = try RunStore(workspace: workspaces.last!)
+        XCTAssertEqual(try DatasetSplit.read(from: store.folder(for: run.runID).appendingPathComponent("split.json")), split)
+        let gate = try TrainedModel.load(run.runID, store: store)
+        XCTAssertTrue(gate.model is MaskGate)
+        let threshold = try XCTUnwrap(gate.threshold), gateThreshold = try XCTUnwrap(gate.gateThreshold)
+        XCTAssertTrue((0...1).contains(threshold) && (0...1).contains(gateThreshold))
+        let pipeline = try TwoStagePipeline(classifier: gate, segmenter: try TrainedModel.load(segmenter.path, store: nil))
+        XCTAssertEqual(pipeline.threshold, threshold)
+        XCTAssertEqual(pipeline.gateThreshold, gateThreshold)
+        let loader = Loader(index: try DatasetIndex.load(Self.phantom), split: split, part: .validation,
+                            configuration: .evaluation(batchSize: 8))
+        let report = try Evaluator.evaluate(pipeline, loader: loader, part: "validation")
+        XCTAssertGreaterThan(try XCTUnwrap(report.classifier).accuracy, 0.9)
+        XCTAssertGreaterThan(try XCTUnwrap(report.pipeline).meanDice, 0.7)
     }
 
     func testClassifierLearnsPhantomTumors() async throws {

@@ -14,6 +14,7 @@ private final class Recorder: Sendable {
 
 /// A recipe whose loss follows a script, so the actor's policy can be tested without a model.
 private final class ScriptedSession: RecipeSession {
+    var selection: CheckpointSelection { .lowestLoss }
     let stepsPerEpoch: Int
     var learningRate: Float = 0.1
     let losses: [Float]

@@ -14,6 +14,8 @@ public enum ModelConfiguration: Equatable, Sendable {
     case classifier(ClassifierConfiguration)
     /// The ResUNet segmenter.
     case resUNet(ResUNetConfiguration)
+    /// A slice classifier reading a ResUNet's mask.
+    case maskGate(MaskGateConfiguration)
 
     /// Checkpoint metadata key under which the configuration JSON is stored.
     public static let metadataKey = "glia.model"
@@ -23,6 +25,7 @@ public enum ModelConfiguration: Equatable, Sendable {
         switch self {
         case .classifier(let c): return try ClassifierModel(configuration: c, seed: seed)
         case .resUNet(let c): return try ResUNet(configuration: c, seed: seed)
+        case .maskGate(let c): return try MaskGate(configuration: c, seed: seed)
         }
     }
 
@@ -31,6 +34,7 @@ public enum ModelConfiguration: Equatable, Sendable {
         switch self {
         case .classifier(let c): try c.validate()
         case .resUNet(let c): try c.validate()
+        case .maskGate(let c): try c.validate()
         }
     }
 
@@ -83,7 +87,7 @@ public enum ModelConfiguration: Equatable, Sendable {
 }
 
 extension ModelConfiguration: Codable {
-    private enum Keys: String, CodingKey { case format, kind, classifier, resunet }
+    private enum Keys: String, CodingKey { case format, kind, classifier, resunet, maskgate }
     /// Version of the JSON layout; bumped when a field's meaning changes.
     static let format = 1
 
@@ -95,6 +99,7 @@ extension ModelConfiguration: Codable {
         switch kind {
         case "classifier": self = .classifier(try c.decode(ClassifierConfiguration.self, forKey: .classifier))
         case "resunet": self = .resUNet(try c.decode(ResUNetConfiguration.self, forKey: .resunet))
+        case "maskgate": self = .maskGate(try c.decode(MaskGateConfiguration.self, forKey: .maskgate))
         default: throw ModelConfigurationError.unknownKind(kind)
         }
     }
@@ -109,6 +114,9 @@ extension ModelConfiguration: Codable {
         case .resUNet(let v):
             try c.encode("resunet", forKey: .kind)
             try c.encode(v, forKey: .resunet)
+        case .maskGate(let v):
+            try c.encode("maskgate", forKey: .kind)
+            try c.encode(v, forKey: .maskgate)
         }
     }
 }
@@ -131,7 +139,7 @@ public enum ModelConfigurationError: Error, Equatable, CustomStringConvertible, 
         case .missing(let key): return "checkpoint metadata has no model configuration ('\(key)')"
         case .unreadable(let why): return "model configuration is not readable JSON: \(why)"
         case .unsupportedFormat(let f): return "model configuration format \(f) is not supported (expected \(ModelConfiguration.format))"
-        case .unknownKind(let k): return "unknown model kind '\(k)' (expected classifier or resunet)"
+        case .unknownKind(let k): return "unknown model kind '\(k)' (expected classifier, resunet or maskgate)"
         case .invalid(let field, let value, let reason): return "model configuration \(field) = \(value): \(reason)"
         }
     }

@@ -33,6 +33,13 @@ struct Train: AsyncParsableCommand {
     @Option(name: .customLong("tumor-fraction"), help: "Fraction of each batch drawn from tumor slices, 0 = natural (segmenter 0.5, classifier 0).")
     var tumorFraction: Double?
     @Flag(name: .customLong("no-augment"), help: "Train without augmentation.") var noAugment = false
+    @Option(help: "Segmenter loss: focal-tversky, dice or dice-bce.") var loss: SegmentationLossKind?
+    @Option(help: "Learning-rate schedule: cosine (to 1% of --lr at the last step) or plateau (x0.1 after 2 epochs without improvement).")
+    var schedule: LearningRateScheduleKind?
+    @Option(help: ArgumentHelp("Classifier: a trained segmenter (run or .safetensors file).",
+        discussion: "With it the classifier defaults to the 'segmenter' backbone (a gate on the segmenter's masks), trains on the segmenter's split (its split.json) and chooses the pipeline's gate threshold on the validation patients."))
+    var segmenter: String?
+    @Option(help: "Train on the patient split in this split.json instead of making one.") var split: String?
     @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
     @Flag(name: .customLong("freeze-backbone"), help: "Classifier: train the head only, caching backbone features.")
     var freezeBackbone = false
@@ -51,6 +58,8 @@ struct Train: AsyncParsableCommand {
         if let f = tumorFraction, !(0...1).contains(f) { throw ValidationError("--tumor-fraction must be in 0...1, got \(f)") }
         if let w = weights { try InputPath.requireFile(w, option: "--weights") }
         if let d = data { try InputPath.requireExists(d, option: "--data") }
+        if let s = split { try InputPath.requireFile(s, option: "--split") }
+        if segmenter != nil && recipe == .segmenter { throw ValidationError("--segmenter is a classifier option") }
     }
 
     func run() async throws {
@@ -60,7 +69,7 @@ struct Train: AsyncParsableCommand {
             if let resume {
                 run = try TrainingRun.resume(resume, store: store)
             } else {
-                run = try TrainingRun.start(try makeConfiguration(), store: store)
+                run = try TrainingRun.start(try makeConfiguration(store: store), store: store)
             }
         } catch {
             throw CommandError("\(error)")
@@ -77,7 +86,7 @@ struct Train: AsyncParsableCommand {
         if status == .failed { throw ExitCode.failure }
     }
 
-    private func makeConfiguration() throws -> RunConfiguration {
+    private func makeConfiguration(store: RunStore) throws -> RunConfiguration {
         let dataPath = try data ?? Phantom.ensureDefaultDataset().path
         var c = RunConfiguration.defaults(for: recipe!, dataPath: URL(fileURLWithPath: dataPath).standardizedFileURL.path)
         if let epochs { c.epochs = epochs }
@@ -88,6 +97,8 @@ struct Train: AsyncParsableCommand {
         if let patience { c.patience = patience }
         if let imageSize { c.imageSize = imageSize }
         if let tumorFraction { c.tumorFraction = tumorFraction }
+        if let loss { c.loss = loss }
+        if let schedule { c.schedule = schedule }
         if noAugment { c.augment = false }
         if let backbone { c.backbone = backbone }
         if freezeBackbone {
@@ -96,11 +107,35 @@ struct Train: AsyncParsableCommand {
         }
         if let weights { c.weightsPath = URL(fileURLWithPath: weights).standardizedFileURL.path }
         if let maxSteps { c.maxStepsPerEpoch = maxSteps }
+        if let split { c.splitPath = URL(fileURLWithPath: split).standardizedFileURL.path }
+        if let segmenter { try useSegmenter(segmenter, in: &c, store: store) }
         return c
+    }
+
+    /// Points the classifier at a trained segmenter: its file, its split, and for the gate its size
+    /// and a learning rate fit for three parameters.
+    private func useSegmenter(_ reference: String, in c: inout RunConfiguration, store: RunStore) throws {
+        let file = try TrainedModel.checkpointURL(reference, store: store)
+        c.segmenterPath = file.path
+        if split == nil {
+            let beside = file.deletingLastPathComponent().appendingPathComponent("split.json")
+            if FileManager.default.fileExists(atPath: beside.path) { c.splitPath = beside.path }
+        }
+        if backbone == nil { c.backbone = ClassifierSession.segmenterBackbone }
+        guard c.backbone == ClassifierSession.segmenterBackbone else { return }
+        let trained = try TrainedModel.load(file.path, store: nil)
+        if let imageSize, imageSize != trained.imageSize {
+            throw CommandError("--image-size \(imageSize): the segmenter \(reference) runs at \(trained.imageSize) px, and so must its gate")
+        }
+        c.imageSize = trained.imageSize
+        c.augment = false  // the gate trains on cached features of un-augmented slices
+        if learningRate == nil { c.learningRate = 0.05 }
     }
 }
 
 extension RecipeKind: ExpressibleByArgument {}
+extension SegmentationLossKind: ExpressibleByArgument {}
+extension LearningRateScheduleKind: ExpressibleByArgument {}
 
 /// Prints a run's events: a live line on a terminal, log lines otherwise.
 struct TrainingReporter {
