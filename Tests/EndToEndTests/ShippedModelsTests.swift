@@ -41,7 +41,7 @@ final class ShippedModelsEndToEndTests: XCTestCase {
         let ids = try patients()
         let workspace = Self.bench.work.appendingPathComponent("ws")
         let pidFile = Self.bench.work.appendingPathComponent("glia.pid")
-        try tmux.typeLine("GLIA_MODELS=\(models.path) " + (try Self.bench.command(workspace: workspace, pidFile: pidFile)))
+        try tmux.typeLine("export GLIA_MODELS=\(models.path); " + (try Self.bench.command(workspace: workspace, pidFile: pidFile)))
         try tmux.waitFor("a prediction and the train tag", timeout: 60) { screen in
             screen.range(of: #"\s1\s+(no|● yes)\s+\S+\s+\d\.\d\d"#, options: .regularExpression) != nil
                 && screen.contains("seen by shipped models (train)")

@@ -38,8 +38,7 @@ final class ShippedBrowserTests: XCTestCase {
     /// The rest of a patient row (site, slices, tumor slices) followed by `tag` in the Seen column.
     private static func seenColumn(_ tag: String) -> String { #"\s+\w+\s+\d+\s+\S+\s+"# + tag }
 
-    @MainActor
-    private func waitFor(_ what: String, timeout: Double = 60, _ condition: () -> Bool) {
+    private static func waitFor(_ what: String, timeout: Double = 60, _ condition: () -> Bool) {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         XCTAssertTrue(condition(), "timed out waiting for \(what)")
@@ -55,7 +54,7 @@ final class ShippedBrowserTests: XCTestCase {
             let cache = try XCTUnwrap(workbench.browserCache, "shipped models predict without any training")
             XCTAssertEqual(workbench.browserModelRun, "shipped+shipped")
             let first = SliceKey(patient: ids[0], slice: source.patients[0].slices[0].number)
-            waitFor("the first slice's prediction") { cache.prediction(for: first) != nil }
+            Self.waitFor("the first slice's prediction") { cache.prediction(for: first) != nil }
             XCTAssertNil(cache.failure)
             XCTAssertTrue(workbench.tick(now: Date().addingTimeInterval(1)), "a new prediction redraws the browser")
 
