@@ -89,6 +89,13 @@ final class ShippedModelsEndToEndTests: XCTestCase {
         XCTAssertEqual(validation.status, 0, validation.errors)
         XCTAssertTrue(validation.output.hasPrefix("validation: 1 patients"), validation.output)
 
+        let elsewhere = Self.bench.work.appendingPathComponent("models-elsewhere")
+        try ShippedFixture.write(to: elsewhere, segmenter: nil, split: (["TCGA_CS_4941_19960909"], [], ["TCGA_CS_4942_19970222"]))
+        let foreign = try GliaProcess.run(["eval", "--data", data.path, "--workspace", workspace], environment: ["GLIA_MODELS": elsewhere.path])
+        XCTAssertNotEqual(foreign.status, 0)
+        XCTAssertTrue(foreign.errors.contains("\(data.path): none of the test patients of \(elsewhere.path)/split.json; use --part all"),
+                      foreign.errors)
+
         let slice = data.appendingPathComponent(try patients()[0]).appendingPathComponent("\(try patients()[0])_1.tif")
         let out = Self.bench.work.appendingPathComponent("pred").path
         let predict = try GliaProcess.run(["predict", slice.path, "--out", out, "--workspace", workspace], environment: env)

@@ -69,7 +69,10 @@ struct Eval: AsyncParsableCommand {
                 throw CommandError("--part \(part.rawValue) needs \(ShippedModels.splitFile) beside the shipped models in \(shipped.folder?.path ?? "?"); use --part all")
             }
             let wanted: DatasetSplit.Part = part == .train ? .train : part == .validation ? .validation : .test
-            return (Loader(index: index, split: try DatasetSplit.read(from: url), part: wanted, configuration: config), part.rawValue)
+            let loader = Loader(index: index, split: try DatasetSplit.read(from: url), part: wanted, configuration: config)
+            // The shipped split names patients of the full set; a sample may hold none of this part.
+            if loader.batchCount == 0 { throw CommandError("\(dataPath): none of the \(part.rawValue) patients of \(url.path); use --part all") }
+            return (loader, part.rawValue)
         }
         guard let run else { throw CommandError("--part \(part.rawValue) needs a run's split; use --part all with checkpoint files") }
         let splitURL = store.folder(for: run.id).appendingPathComponent("split.json")
