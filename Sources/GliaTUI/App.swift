@@ -5,6 +5,7 @@
 // rebuilt into a `CellBuffer`; the screen writes only the cells that changed, so rebuilding is cheap.
 // While idle (no input for 150 ms) the neighbouring slices are decoded ahead.
 import Foundation
+import GliaData
 
 /// The workstation application.
 @MainActor
@@ -50,7 +51,7 @@ public final class App {
         self.browser = BrowserPane(source: source)
         self.theme = theme
         self.themeDirectories = themeDirectories
-        self.message = message
+        self.message = message ?? workbench?.message
         themeCycle = Self.themeNames(Theme.available(in: themeDirectories)).firstIndex(of: theme.name) ?? 0
     }
 
@@ -64,6 +65,7 @@ public final class App {
             }
             if let event = screen.nextEvent(timeoutMilliseconds: workbench?.pollMilliseconds ?? 150) {
                 handle(event)
+                if let key = browser.selectedKey { workbench?.browserFocus(key) }
                 dirty = true
             } else {
                 prefetchNeighbours()
@@ -109,6 +111,12 @@ public final class App {
             return buffer
         }
         let l = layout(columns: columns, rows: rows)
+        if let workbench {
+            // Copy-on-write snapshots: cheap per frame, and the lists never see a half-updated cache.
+            browser.predictions = workbench.browserCache?.results ?? [:]
+            browser.decisions = workbench.browserDecisions
+            browser.seenPatients = workbench.seenPatients
+        }
         browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
         browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
         let (slice, id, caption, problem) = currentSlice()
@@ -129,8 +137,16 @@ public final class App {
         }
         let caption = "\(patient.id)  slice \(slice.number)/\(patient.slices.count)"
             + (slice.hasTumor == true ? "  tumor" : "")
+        let key = SliceKey(patient: patient.id, slice: slice.number)
         switch cache.slice(patient: patient.id, number: slice.number, from: browser.source) {
-        case .success(let loaded): return (loaded, SliceCache.key(patient: patient.id, slice: slice.number), caption, nil)
+        case .success(var loaded):
+            // As in triage: a slice the classifier did not flag has an empty predicted mask, not a missing one.
+            if let p = browser.predictions[key], !p.maskDropped {
+                loaded.prediction = p.mask ?? SliceMask(width: loaded.image.width, height: loaded.image.height,
+                                                        pixels: [UInt8](repeating: 0, count: loaded.image.width * loaded.image.height))
+            }
+            let id = SliceCache.key(patient: patient.id, slice: slice.number) + (loaded.prediction == nil ? "" : "+p")
+            return (loaded, id, caption, nil)
         case .failure(let error): return (nil, "", caption, "cannot show this slice: \(error.description)")
         }
     }
@@ -172,11 +188,14 @@ public final class App {
             x += buffer.text(message.text, x: x, y: y, maxWidth: columns - 2, foreground: message.isError ? theme.error : theme.accent,
                              background: bg, attributes: .bold)
         } else if let patient = browser.selectedPatient {
-            var parts = [patient.id, patient.institution]
+            var parts = [patient.id]
+            // Right after the id, so it survives the narrow bar's truncation.
+            if let seen = browser.seenPatients[patient.id] { parts.append("seen by shipped models (\(seen))") }
+            parts.append(patient.institution)
             if let slice = browser.selectedSlice {
                 parts.append("slice \(slice.number)")
                 parts.append(slice.hasTumor == true ? "tumor \(slice.tumorArea ?? 0) px" : slice.hasTumor == false ? "no tumor" : "mask unknown")
-                if let p = slice.predictedProbability { parts.append("P \(BrowserPane.probabilityText(p))") }
+                if let p = browser.probability(patient: patient.id, slice: slice) { parts.append("P \(BrowserPane.probabilityText(p))") }
             }
             x += buffer.text(parts.joined(separator: style.glyphs == .unicode ? " · " : " | "), x: x, y: y,
                              maxWidth: max(0, columns - hintWidth - 3),

@@ -1,4 +1,4 @@
-// Background predictions for triage: one task owns the loaded models (they are not Sendable, so no
+// Background predictions for triage and the browser: one task owns the loaded models (they are not Sendable, so no
 // other thread ever touches them) and predicts slice after slice, always the one nearest the slice
 // on screen that has no result yet. Results are shared through a lock; the viewer asks for the
 // current slice and shows "predicting…" until it is there, so it never waits on inference.
@@ -87,9 +87,10 @@ public final class PredictionCache: Sendable {
     /// re-predicting them never evicts one another.
     private var maskWindow: Int { min(8, (maskCapacity - 1) / 2) }
 
-    /// Starts loading `classifier` and `segmenter` (run ids or files) from `store` and predicting
-    /// the slices of `order` from `source`, nearest `focus` first.
-    public init(classifier: String, segmenter: String, store: RunStore, source: any SliceSource,
+    /// Starts loading `classifier` and `segmenter` (run ids or files; either may be absent, not both)
+    /// from `store` (only needed for run ids) and predicting the slices of `order` from `source`,
+    /// nearest `focus` first.
+    public init(classifier: String?, segmenter: String?, store: RunStore?, source: any SliceSource,
                 order: [SliceKey], focus: Int, maskCapacity: Int = 48) {
         self.maskCapacity = max(1, maskCapacity)
         setOrder(order, focus: focus)
@@ -97,8 +98,8 @@ public final class PredictionCache: Sendable {
         let work = Task.detached(priority: .userInitiated) { [weak self] in
             let pipeline: TwoStagePipeline
             do {
-                pipeline = try TwoStagePipeline(classifier: try TrainedModel.load(classifier, store: store),
-                                                segmenter: try TrainedModel.load(segmenter, store: store))
+                pipeline = try TwoStagePipeline(classifier: try classifier.map { try TrainedModel.load($0, store: store) },
+                                                segmenter: try segmenter.map { try TrainedModel.load($0, store: store) })
             } catch {
                 self?.state.withLock {
                     $0.failure = "cannot load the models: \(error)"
@@ -140,6 +141,12 @@ public final class PredictionCache: Sendable {
 
     /// Moves the focus (the slice on screen) to `index` in the order.
     public func setFocus(_ index: Int) { state.withLock { $0.focus = index } }
+
+    /// Moves the focus to `key` (for a reader that does not follow the order, like the browser);
+    /// a key not in the order leaves the focus where it is.
+    public func setFocus(_ key: SliceKey) {
+        state.withLock { s in if let i = s.position[key] { s.focus = i } }
+    }
 
     /// The cached result for `key`, if computed.
     public func prediction(for key: SliceKey) -> CachedPrediction? { state.withLock { $0.results[key] } }

@@ -2,6 +2,10 @@
 // asks the workbench first for every key and, outside browse mode, lets it draw the body and the
 // status bar. `tick()` is called on every turn of the event loop: it copies what background work
 // (training, predictions) produced and says whether to redraw, at most every `redrawInterval`.
+//
+// The browser's predictions (P(tumor), the viewer's predicted mask) come from `browserCache`: the
+// shipped models from the start, then the pair last opened in triage, so browsing needs no training
+// and shows what triage showed. One cache at a time, so inference never runs twice on two cores.
 import Foundation
 import GliaTraining
 
@@ -33,15 +37,55 @@ public final class Workbench {
     public var redrawInterval: TimeInterval = 0.1
     private var lastBackgroundRedraw = Date.distantPast
     private var pendingRedraw = false
+    /// The shipped models, offered in triage and predicting in the browser until triage picks a pair.
+    public let shipped: ShippedModels?
+    /// Patients the shipped models were trained ("train") or validated ("val") on.
+    public let seenPatients: [String: String]
+    /// Predictions shown in the browser and viewer; nil without models.
+    public private(set) var browserCache: PredictionCache?
+    /// The model pair of `browserCache` ("<classifier>+<segmenter>"), whose triage decisions the browser lists.
+    public private(set) var browserModelRun: String?
+    /// Triage decisions of `browserModelRun`, by slice (for the browser's Triage column).
+    public private(set) var browserDecisions: [SliceKey: String] = [:]
+    private var seenBrowserVersion = -1
 
-    /// A workbench on `workspace` (nil with `workspaceProblem` when it could not be opened).
-    public init(workspace: Workspace?, workspaceProblem: String? = nil, dataPath: String, source: any SliceSource) {
+    /// A workbench on `workspace` (nil with `workspaceProblem` when it could not be opened). With
+    /// `shipped` models the browser predicts at once; a broken split file leaves a note in the status bar.
+    public init(workspace: Workspace?, workspaceProblem: String? = nil, dataPath: String, source: any SliceSource,
+                shipped: ShippedModels? = nil) {
         runStore = workspace.map { RunStore(workspace: $0) }
         triageStore = workspace.map { TriageStore(workspace: $0) }
         self.workspaceProblem = workspaceProblem
         self.dataPath = dataPath
         self.source = source
+        self.shipped = shipped
+        var seen: [String: String] = [:]
+        do {
+            seen = try shipped?.seenPatients() ?? [:]
+        } catch {
+            message = ("\(error)", true)
+        }
+        seenPatients = seen
+        triage.seenPatients = seen
+        if let shipped, shipped.classifier != nil || shipped.segmenter != nil {
+            let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
+            browserCache = PredictionCache(classifier: shipped.classifier?.path, segmenter: shipped.segmenter?.path, store: runStore,
+                                           source: source, order: keys, focus: 0)
+            browserModelRun = "\(TriageModel.shippedID)+\(TriageModel.shippedID)"
+            reloadBrowserDecisions()
+        }
     }
+
+    /// Re-reads the triage decisions the browser lists.
+    private func reloadBrowserDecisions() {
+        guard let triageStore, let browserModelRun else { return }
+        let records = (try? triageStore.decisions(modelRun: browserModelRun)) ?? []
+        browserDecisions = Dictionary(records.map { (SliceKey(patient: $0.patientID, slice: $0.sliceNumber), $0.decision.rawValue) },
+                                      uniquingKeysWith: { _, last in last })
+    }
+
+    /// The browser's selection moved to `key`: predict nearest it first.
+    public func browserFocus(_ key: SliceKey) { browserCache?.setFocus(key) }
 
     /// How long the event loop may wait for input: short while background work may change the screen.
     public var pollMilliseconds: Int {
@@ -55,8 +99,11 @@ public final class Workbench {
     public func tick(now: Date = Date()) -> Bool {
         if dashboard.refresh(store: runStore) { pendingRedraw = true }
         if triage.refresh() { pendingRedraw = true }
-        guard pendingRedraw, mode != .browse, now.timeIntervalSince(lastBackgroundRedraw) >= redrawInterval else { return false }
-        pendingRedraw = false
+        let browserVersion = browserCache?.version ?? -1
+        let browserChanged = mode == .browse && browserVersion != seenBrowserVersion
+        guard (pendingRedraw && mode != .browse) || browserChanged,
+              now.timeIntervalSince(lastBackgroundRedraw) >= redrawInterval else { return false }
+        if mode == .browse { seenBrowserVersion = browserVersion } else { pendingRedraw = false }
         lastBackgroundRedraw = now
         return true
     }
@@ -86,14 +133,18 @@ public final class Workbench {
     private func enter(_ next: Mode) -> Bool {
         mode = next
         pendingRedraw = true
-        guard next != .browse else { return true }
+        guard next != .browse else {
+            reloadBrowserDecisions()
+            return true
+        }
         guard let runStore else {
             message = ("no workspace: \(workspaceProblem ?? "unknown problem")", true)
             return true
         }
         if next == .dashboard { dashboard.reloadRuns(store: runStore) }
         if next == .triage, triage.session == nil, let triageStore {
-            triage.reloadRuns(store: runStore, triageStore: triageStore)
+            triage.reloadRuns(store: runStore, triageStore: triageStore, shipped: shipped)
+            if triage.classifiers.isEmpty || triage.segmenters.isEmpty, let absence = shipped?.absence { message = (absence, false) }
         }
         return true
     }
@@ -142,12 +193,21 @@ public final class Workbench {
                 if let text = triage.openPicked(source: source, runStore: runStore, triageStore: triageStore) {
                     message = (text, triage.session == nil)
                 }
+                if let cache = triage.cache, let session = triage.session {
+                    // The browser follows the pair picked here (and the shipped cache stops when dropped).
+                    browserCache = cache
+                    browserModelRun = session.modelRun
+                    seenBrowserVersion = -1
+                }
             default: return isModeKey(key)
             }
             return true
         }
         switch key {
-        case .escape: triage.close()
+        case .escape:
+            triage.close()
+            reloadBrowserDecisions()
+            return true  // not through the write-back below, which would reopen the closed session
         case .down, .character("j"), .character("n"): session.move(by: 1)
         case .up, .character("k"), .character("p"): session.move(by: -1)
         case .pageDown: session.move(by: 10)

@@ -110,14 +110,16 @@ public final class TriageStore: Sendable {
         try workspace.database.read { db in try TriagePosition.fetchOne(db, key: modelRun) }
     }
 
-    /// All decisions as CSV (RFC 4180): patient, slice, model run, decision, rating, note, time (ISO 8601 UTC).
-    public func exportCSV(modelRun: String? = nil) throws -> String {
+    /// All decisions as CSV (RFC 4180): patient, slice, model run, decision, rating, note, time (ISO 8601 UTC),
+    /// and `shipped_split`: the patient's tag in `shippedPatients` ("train" / "val" for patients the
+    /// shipped models learnt from, see `ShippedModels.seenPatients`), empty for the others.
+    public func exportCSV(modelRun: String? = nil, shippedPatients: [String: String] = [:]) throws -> String {
         let formatter = ISO8601DateFormatter()
-        var lines = ["patient,slice,model_run,decision,rating,rating_label,note,time"]
+        var lines = ["patient,slice,model_run,decision,rating,rating_label,note,time,shipped_split"]
         for r in try decisions(modelRun: modelRun) {
             let fields = [r.patientID, String(r.sliceNumber), r.modelRun, r.decision.rawValue,
                           r.rating.map { String($0.rawValue) } ?? "", r.rating?.label ?? "", r.note ?? "",
-                          formatter.string(from: r.decidedAt)]
+                          formatter.string(from: r.decidedAt), shippedPatients[r.patientID] ?? ""]
             lines.append(fields.map(csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

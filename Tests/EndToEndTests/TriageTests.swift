@@ -73,7 +73,7 @@ final class TriageEndToEndTests: XCTestCase {
         XCTAssertEqual(export.status, 0, export.errors)
         let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 4, lines.joined(separator: "\n"))
-        XCTAssertEqual(lines.first, "patient,slice,model_run,decision,rating,rating_label,note,time")
+        XCTAssertEqual(lines.first, "patient,slice,model_run,decision,rating,rating_label,note,time,shipped_split")
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         XCTAssertEqual(rows.map { $0[1] }, ["1", "2", "3"])
         XCTAssertEqual(rows.map { $0[3] }, ["accept", "reject", "flag"])

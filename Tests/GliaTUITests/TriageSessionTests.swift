@@ -73,7 +73,7 @@ final class TriageSessionTests: XCTestCase {
 
         let csv = try store().exportCSV().split(separator: "\n").map(String.init)
         XCTAssertEqual(csv.count, 3)
-        XCTAssertEqual(csv[0], "patient,slice,model_run,decision,rating,rating_label,note,time")
+        XCTAssertEqual(csv[0], "patient,slice,model_run,decision,rating,rating_label,note,time,shipped_split")
         XCTAssertTrue(csv[1].hasPrefix("P1,3,c1+s1,reject,4,wrong location / not visible,\"misses the rim, edge case\",20"), csv[1])
         XCTAssertTrue(csv[2].hasPrefix("P2,2,c1+s1,accept,1,acceptable as is,,20"), csv[2])
     }

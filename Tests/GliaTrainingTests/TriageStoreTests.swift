@@ -33,11 +33,11 @@ final class TriageStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.position(modelRun: "c+s")?.sliceNumber, 12)
         XCTAssertNil(try reopened.position(modelRun: "other"))
 
-        let csv = try reopened.exportCSV()
+        let csv = try reopened.exportCSV(shippedPatients: ["P_B": "val", "P_C": "train"])
         XCTAssertEqual(csv, #"""
-            patient,slice,model_run,decision,rating,rating_label,note,time
-            P_A,12,c+s,flag,,,"check, ""edge""",2027-01-15T08:00:00Z
-            P_B,3,c+s,reject,4,wrong location / not visible,,2027-01-15T08:00:00Z
+            patient,slice,model_run,decision,rating,rating_label,note,time,shipped_split
+            P_A,12,c+s,flag,,,"check, ""edge""",2027-01-15T08:00:00Z,
+            P_B,3,c+s,reject,4,wrong location / not visible,,2027-01-15T08:00:00Z,val
 
             """#)
     }

@@ -3,6 +3,10 @@
 // Both lists are views over the source: `patientRows` / `sliceRows` hold indices into
 // `source.patients` / `patient.slices` after filtering and sorting. Selection is kept by identity
 // (patient id, slice number) when the filter or the sort order changes.
+//
+// Model output is laid over the source's rows: `predictions` (from the workbench's prediction
+// cache), `decisions` (triage decisions of the same pair) and `seenPatients` (the patients the
+// shipped models were trained or validated on, listed in a "Seen" column when there are any).
 
 /// Sort orders of the slice list.
 public enum SliceSort: Int, CaseIterable, Sendable {
@@ -46,6 +50,12 @@ public struct BrowserPane: Sendable {
     public private(set) var patientSort = PatientSort.id
     /// Order of the slice list.
     public private(set) var sliceSort = SliceSort.number
+    /// Predictions of the current model pair, by slice.
+    public var predictions: [SliceKey: CachedPrediction] = [:]
+    /// Triage decisions of the current model pair, by slice.
+    public var decisions: [SliceKey: String] = [:]
+    /// "train" / "val" for patients the shipped models were trained or validated on.
+    public var seenPatients: [String: String] = [:]
 
     /// A browser over `source`, first patient and first slice selected.
     public init(source: any SliceSource) {
@@ -62,6 +72,22 @@ public struct BrowserPane: Sendable {
     public var selectedSlice: SliceSummary? {
         guard let patient = selectedPatient, !sliceRows.isEmpty else { return nil }
         return patient.slices[sliceRows[slices.selected]]
+    }
+
+    /// The selected slice's key.
+    public var selectedKey: SliceKey? {
+        guard let patient = selectedPatient, let slice = selectedSlice else { return nil }
+        return SliceKey(patient: patient.id, slice: slice.number)
+    }
+
+    /// P(tumor) of a slice: the model pair's prediction, else what the source says.
+    public func probability(patient: String, slice: SliceSummary) -> Double? {
+        predictions[SliceKey(patient: patient, slice: slice.number)]?.probability.map(Double.init) ?? slice.predictedProbability
+    }
+
+    /// Triage decision of a slice: the model pair's, else what the source says.
+    public func triage(patient: String, slice: SliceSummary) -> String? {
+        decisions[SliceKey(patient: patient, slice: slice.number)] ?? slice.triage
     }
 
     /// Call after moving the patient selection: rebuilds the slice list for the new patient.
@@ -131,21 +157,24 @@ public struct BrowserPane: Sendable {
             return
         }
         let needle = sliceFilter.lowercased()
-        var rows = patient.slices.indices.filter { needle.isEmpty || Self.rowText(patient.slices[$0]).contains(needle) }
+        var rows = patient.slices.indices.filter {
+            needle.isEmpty || Self.rowText(patient.slices[$0], triage: triage(patient: patient.id, slice: patient.slices[$0])).contains(needle)
+        }
         switch sliceSort {
         case .number: break
         case .tumorArea: rows.sort { (patient.slices[$0].tumorArea ?? -1) > (patient.slices[$1].tumorArea ?? -1) }
         case .probability:
-            rows.sort { (patient.slices[$0].predictedProbability ?? -1) > (patient.slices[$1].predictedProbability ?? -1) }
+            rows.sort { (probability(patient: patient.id, slice: patient.slices[$0]) ?? -1)
+                > (probability(patient: patient.id, slice: patient.slices[$1]) ?? -1) }
         }
         sliceRows = rows
         slices.setCount(rows.count)
         if let number, let row = rows.firstIndex(where: { patient.slices[$0].number == number }) { slices.select(row) }
     }
 
-    private static func rowText(_ s: SliceSummary) -> String {
+    private static func rowText(_ s: SliceSummary, triage: String?) -> String {
         var parts = ["\(s.number)", s.hasTumor == true ? "tumor" : s.hasTumor == false ? "clear" : "unknown"]
-        if let t = s.triage { parts.append(t.lowercased()) }
+        if let t = triage { parts.append(t.lowercased()) }
         return parts.joined(separator: " ")
     }
 
@@ -161,6 +190,8 @@ public struct BrowserPane: Sendable {
             ListColumn(title: "Slices", width: 6, alignRight: true),
             ListColumn(title: "Tumor", width: 5, alignRight: true),
         ]
+        let showSeen = !seenPatients.isEmpty
+        if showSeen { columns.append(ListColumn(title: "Seen", width: 5, alignRight: false)) }
         var used = columns.reduce(0) { $0 + $1.width + 1 }
         var metadataShown: [String] = []
         for name in source.metadataColumns where name.lowercased() != "patient" {
@@ -181,6 +212,7 @@ public struct BrowserPane: Sendable {
             let tumor = p.tumorSliceCount
             var cells: [(String, RGB?)] = [(p.id, nil), (p.institution, nil), ("\(p.slices.count)", nil),
                                            (tumor > 0 ? "\(tumor)" : dash, tumor > 0 ? style.theme.tumor : style.theme.muted)]
+            if showSeen { cells.append((seenPatients[p.id] ?? "", style.theme.accent)) }
             for name in metadataShown { cells.append((p.metadata[name] ?? dash, nil)) }
             return cells
         }
@@ -210,10 +242,10 @@ public struct BrowserPane: Sendable {
             case nil: ("  ?", style.theme.error)
             }
             let area = s.tumorArea.map { $0 > 0 ? "\($0)" : dash } ?? "?"
-            let probability = s.predictedProbability.map { Self.probabilityText($0) } ?? dash
+            let p = probability(patient: patient.id, slice: s), decision = triage(patient: patient.id, slice: s)
             return [("\(s.number)", nil), flag, (area, s.tumorArea ?? 0 > 0 ? nil : style.theme.muted),
-                    (probability, s.predictedProbability == nil ? style.theme.muted : nil),
-                    (s.triage ?? dash, s.triage == nil ? style.theme.muted : nil)]
+                    (p.map { Self.probabilityText($0) } ?? dash, p == nil ? style.theme.muted : nil),
+                    (decision ?? dash, decision == nil ? style.theme.muted : nil)]
         }
     }
 

@@ -1,5 +1,6 @@
 // Triage mode: first a model pair is picked (a classifier run and a segmenter run from the
-// workspace; the pair triaged last is preselected, else the newest runs); then slices are shown one at a time with the ground truth filled
+// workspace, or the shipped models, listed last; the pair triaged last is preselected, else the
+// newest runs); then slices are shown one at a time with the ground truth filled
 // and the prediction outlined (the viewer's overlay), the predicted probability and per-slice Dice,
 // and one key each to accept, reject or flag, a 1-4 rating and a note. Decisions go through
 // `TriageSession` to the workspace database before the status says "saved".
@@ -7,12 +8,27 @@ import Foundation
 import GliaData
 import GliaTraining
 
+/// A model the triage picker offers: a workspace run or a shipped checkpoint.
+public struct TriageModel: Sendable, Equatable {
+    /// The run id, or "shipped"; the pair's ids make the session key ("<classifier>+<segmenter>").
+    public var id: String
+    /// What `TrainedModel.load` is given: the run id or the checkpoint's path.
+    public var reference: String
+    /// Shown in the picker's status column.
+    public var status: String
+
+    /// The id used for shipped models.
+    public static let shippedID = "shipped"
+}
+
 /// State and drawing of triage mode.
 public struct TriagePane: Sendable {
-    /// Classifier runs to pick from, newest first.
-    public private(set) var classifiers: [RunSummary] = []
-    /// Segmenter runs to pick from, newest first.
-    public private(set) var segmenters: [RunSummary] = []
+    /// Classifiers to pick from: runs newest first, then the shipped one.
+    public private(set) var classifiers: [TriageModel] = []
+    /// Segmenters to pick from: runs newest first, then the shipped one.
+    public private(set) var segmenters: [TriageModel] = []
+    /// Patients the shipped models were trained or validated on ("train" / "val"), for the panel's note.
+    public var seenPatients: [String: String] = [:]
     /// Cursors of the two picker lists.
     public var classifierCursor = ListState(), segmenterCursor = ListState()
     /// Which picker list has the keyboard (false = classifiers).
@@ -31,15 +47,20 @@ public struct TriagePane: Sendable {
     /// An empty triage pane.
     public init() {}
 
-    /// Re-reads the runs that can be picked (those with a checkpoint on disk) and preselects the pair
-    /// triaged last, so a restarted workstation continues with the same models.
-    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore) {
+    /// Re-reads the runs that can be picked (those with a checkpoint on disk), adds the `shipped`
+    /// models after them, and preselects the pair triaged last, so a restarted workstation continues
+    /// with the same models.
+    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore, shipped: ShippedModels? = nil) {
         let runs = ((try? store.runs()) ?? []).filter { run in
             let folder = store.folder(for: run.id)
             return ["best", "last"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }
         }
-        classifiers = runs.filter { $0.recipe == RecipeKind.classifier.rawValue }
-        segmenters = runs.filter { $0.recipe == RecipeKind.segmenter.rawValue }
+        func models(_ recipe: RecipeKind, shipped file: URL?) -> [TriageModel] {
+            runs.filter { $0.recipe == recipe.rawValue }.map { TriageModel(id: $0.id, reference: $0.id, status: $0.status) }
+                + (file.map { [TriageModel(id: TriageModel.shippedID, reference: $0.path, status: "shipped")] } ?? [])
+        }
+        classifiers = models(.classifier, shipped: shipped?.classifier)
+        segmenters = models(.segmenter, shipped: shipped?.segmenter)
         classifierCursor.setCount(classifiers.count)
         segmenterCursor.setCount(segmenters.count)
         if let last = try? triageStore.latestPosition() {
@@ -57,10 +78,10 @@ public struct TriagePane: Sendable {
         guard classifiers.indices.contains(classifierCursor.selected), segmenters.indices.contains(segmenterCursor.selected) else {
             return "triage needs a classifier run and a segmenter run with checkpoints (train them first)"
         }
-        let c = classifiers[classifierCursor.selected].id, s = segmenters[segmenterCursor.selected].id
+        let c = classifiers[classifierCursor.selected], s = segmenters[segmenterCursor.selected]
         let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
         do {
-            var opened = try TriageSession(modelRun: "\(c)+\(s)", slices: keys, store: triageStore)
+            var opened = try TriageSession(modelRun: "\(c.id)+\(s.id)", slices: keys, store: triageStore)
             if opened.ordering != .patient {
                 // A prediction-based order needs predictions: start in patient order at the saved slice.
                 let keep = opened.current
@@ -69,16 +90,17 @@ public struct TriagePane: Sendable {
             }
             session = opened
             cache?.cancel()
-            cache = PredictionCache(classifier: c, segmenter: s, store: runStore, source: source, order: opened.order, focus: opened.index)
+            cache = PredictionCache(classifier: c.reference, segmenter: s.reference, store: runStore, source: source,
+                                    order: opened.order, focus: opened.index)
             return opened.status?.text
         } catch {
             return "cannot open triage: \(error)"
         }
     }
 
-    /// Closes the session (back to the picker).
+    /// Closes the session (back to the picker). The cache is dropped, not cancelled: the browser may
+    /// go on using it (it stops when its last holder lets go).
     public mutating func close() {
-        cache?.cancel()
         cache = nil
         session = nil
         noteInput = nil
@@ -175,6 +197,9 @@ public struct TriagePane: Sendable {
         row("segmenter", parts.count > 1 ? parts[1] : "")
         row("order", session.ordering.label)
         row("decided", "\(session.decisions.count) of \(session.order.count)")
+        if let key = session.current, let seen = seenPatients[key.patient] {
+            row("shipped", seen == "val" ? "seen in validation" : "seen in training", theme.accent)
+        }
         if let cache {
             let loading = style.glyphs == .unicode ? "loading models…" : "loading models..."
             let progress = cache.failure.map { _ in "failed" } ?? (cache.isReady ? "\(cache.computedCount)/\(session.order.count) slices done" : loading)

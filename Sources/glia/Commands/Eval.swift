@@ -10,11 +10,12 @@ struct Eval: AsyncParsableCommand {
         discussion: """
             Models are run ids (or unique prefixes) from 'glia runs', or .safetensors files. By default the \
             test patients of the run's own split are used; --part picks another part, --data another dataset \
-            (then all of its slices).
+            (then all of its slices). With neither model named, the shipped models are used: then --data is \
+            needed and --part picks patients of Models/split.json (--part all: every slice).
             """)
 
-    @Option(help: "Classifier run or checkpoint file.") var classifier: String?
-    @Option(help: "Segmenter run or checkpoint file.") var segmenter: String?
+    @Option(help: ModelChoice.help("Classifier")) var classifier: String?
+    @Option(help: ModelChoice.help("Segmenter")) var segmenter: String?
     @Option(help: "Dataset to evaluate on (default: the run's dataset).") var data: String?
     @Option(help: "Patients to use: test, validation, train or all.") var part: EvalPart = .test
     @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize = 16
@@ -24,7 +25,7 @@ struct Eval: AsyncParsableCommand {
     enum EvalPart: String, ExpressibleByArgument, CaseIterable { case test, validation, train, all }
 
     func validate() throws {
-        if classifier == nil && segmenter == nil { throw ValidationError("give --classifier, --segmenter or both") }
+        try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
         if let d = data { try InputPath.requireExists(d, option: "--data") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
@@ -32,10 +33,11 @@ struct Eval: AsyncParsableCommand {
     func run() async throws {
         let store = RunStore(workspace: try workspace.open())
         do {
+            let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
             let pipeline = try TwoStagePipeline(
-                classifier: try classifier.map { try TrainedModel.load($0, store: store) },
-                segmenter: try segmenter.map { try TrainedModel.load($0, store: store) })
-            let (loader, partName) = try makeLoader(store: store)
+                classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
+                segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
+            let (loader, partName) = try makeLoader(store: store, models: models)
             let isTerminal = isatty(STDERR_FILENO) == 1
             let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName) { done, total in
                 if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2Kevaluating: batch \(done)/\(total)".utf8)) }
@@ -50,8 +52,8 @@ struct Eval: AsyncParsableCommand {
     }
 
     /// The slices to evaluate: the run's split part of its dataset, or all of --data.
-    private func makeLoader(store: RunStore) throws -> (Loader, String) {
-        let runReference = [classifier, segmenter].compactMap { $0 }.first { !$0.hasSuffix(".safetensors") }
+    private func makeLoader(store: RunStore, models: ModelChoice) throws -> (Loader, String) {
+        let runReference = [models.classifier, models.segmenter].compactMap { $0 }.first { !$0.hasSuffix(".safetensors") }
         let run = try runReference.map { try store.run(matching: $0) }
         let runConfiguration = try run?.decodedConfiguration()
         guard let dataPath = data ?? runConfiguration?.dataPath else {
@@ -59,8 +61,18 @@ struct Eval: AsyncParsableCommand {
         }
         let index = try DatasetIndex.load(URL(fileURLWithPath: dataPath))
         let config = LoaderConfiguration.evaluation(batchSize: batchSize)
-        if part == .all || (data != nil && data != runConfiguration?.dataPath) {
+        if part == .all || (models.shipped == nil && data != nil && data != runConfiguration?.dataPath) {
             return (Loader(index: index, configuration: config), "all")
+        }
+        if let shipped = models.shipped {
+            guard let url = shipped.split else {
+                throw CommandError("--part \(part.rawValue) needs \(ShippedModels.splitFile) beside the shipped models in \(shipped.folder?.path ?? "?"); use --part all")
+            }
+            let wanted: DatasetSplit.Part = part == .train ? .train : part == .validation ? .validation : .test
+            let loader = Loader(index: index, split: try DatasetSplit.read(from: url), part: wanted, configuration: config)
+            // The shipped split names patients of the full set; a sample may hold none of this part.
+            if loader.batchCount == 0 { throw CommandError("\(dataPath): none of the \(part.rawValue) patients of \(url.path); use --part all") }
+            return (loader, part.rawValue)
         }
         guard let run else { throw CommandError("--part \(part.rawValue) needs a run's split; use --part all with checkpoint files") }
         let splitURL = store.folder(for: run.id).appendingPathComponent("split.json")

@@ -11,12 +11,13 @@ struct Predict: AsyncParsableCommand {
         discussion: """
             Each IMAGE is a slice TIFF (RGB: pre-contrast, FLAIR, post-contrast). With a classifier, slices \
             with P(tumor) >= --threshold are flagged and only those are segmented; with a segmenter alone, \
-            every slice is. Masks are written to --out as <image>_pred.tif (0/255).
+            every slice is. Masks are written to --out as <image>_pred.tif (0/255). With neither model named, \
+            the shipped models are used (Models/README.md).
             """)
 
     @Argument(help: "Slice images (.tif).") var images: [String]
-    @Option(help: "Classifier run or checkpoint file.") var classifier: String?
-    @Option(help: "Segmenter run or checkpoint file.") var segmenter: String?
+    @Option(help: ModelChoice.help("Classifier")) var classifier: String?
+    @Option(help: ModelChoice.help("Segmenter")) var segmenter: String?
     @Option(help: "Folder for predicted masks.") var out = "predictions"
     @Option(help: "P(tumor) at or above which a slice is flagged (default: the classifier's stored gate threshold, else 0.5).")
     var threshold: Float?
@@ -33,7 +34,7 @@ struct Predict: AsyncParsableCommand {
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one IMAGE") }
-        if classifier == nil && segmenter == nil { throw ValidationError("give --classifier, --segmenter or both") }
+        try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
         for image in images { try InputPath.requireFile(image, option: "IMAGE") }
         if let threshold, !(threshold.isFinite && (0...1).contains(threshold)) {
             throw ValidationError("--threshold must be in 0...1, got \(threshold)")
@@ -44,12 +45,13 @@ struct Predict: AsyncParsableCommand {
         let store = RunStore(workspace: try workspace.open())
         var rows: [Row] = []
         do {
+            let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
             var pipeline = try TwoStagePipeline(
-                classifier: try classifier.map { try TrainedModel.load($0, store: store) },
-                segmenter: try segmenter.map { try TrainedModel.load($0, store: store) })
+                classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
+                segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
             if let threshold { pipeline.gateThreshold = threshold }
             let outFolder = URL(fileURLWithPath: out)
-            if segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
+            if models.segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
             for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
                 let side = TIFFImage.sliceSide
                 var batch = Tensor(shape: [chunk.count, side, side, 3])

@@ -19,7 +19,7 @@ struct Show: AsyncParsableCommand {
     @Option(help: "Ground-truth mask (TIFF).")
     var mask: String?
 
-    @Option(help: "Predicted mask (TIFF).")
+    @Option(help: "Predicted mask (TIFF), e.g. from `glia predict` (which uses the shipped models unless told otherwise).")
     var pred: String?
 
     @Option(help: "Width in character cells (default: the terminal's, at most 128).")

@@ -1,5 +1,6 @@
 // glia triage export: the triage decisions of a workspace as CSV (patient, slice, model run,
-// decision, rating, rating label, note, time in ISO 8601 UTC), to stdout or a file.
+// decision, rating, rating label, note, time in ISO 8601 UTC, and whether the shipped models were
+// trained or validated on the patient), to stdout or a file.
 import ArgumentParser
 import Foundation
 import GliaTraining
@@ -14,7 +15,11 @@ struct TriageExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write every triage decision as CSV.",
-        discussion: "Columns: patient, slice, model_run, decision, rating, rating_label, note, time (ISO 8601, UTC).")
+        discussion: """
+            Columns: patient, slice, model_run, decision, rating, rating_label, note, time (ISO 8601, UTC), \
+            shipped_split ("train" or "val" for patients the shipped models were trained or validated on, \
+            from Models/split.json; empty otherwise).
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv
@@ -29,8 +34,14 @@ struct TriageExport: ParsableCommand {
     func run() throws {
         let store = TriageStore(workspace: try workspace.open())
         let csv: String
+        let shippedPatients: [String: String]
         do {
-            csv = try store.exportCSV(modelRun: modelRun)
+            shippedPatients = try ShippedModels.locate().seenPatients()
+        } catch {
+            throw CommandError("\(error)")
+        }
+        do {
+            csv = try store.exportCSV(modelRun: modelRun, shippedPatients: shippedPatients)
         } catch {
             throw CommandError("cannot read triage decisions from \(workspace.url.path): \(error)")
         }

@@ -11,7 +11,9 @@ struct Workstation: AsyncParsableCommand {
         abstract: "Open the workstation (what plain `glia` does).",
         discussion: """
             Browses a dataset's patients and slices and shows slices with their masks. Without --data it \
-            opens the phantom dataset (created in the cache folder on first use). Press ? inside for keys.
+            opens the phantom dataset (created in the cache folder on first use). The shipped models \
+            (Models/README.md) predict P(tumor) and masks in the background and are offered in triage; \
+            patients they were trained or validated on are tagged train / val. Press ? inside for keys.
             """)
 
     @Option(help: "A kaggle_3m-style folder or a seed CSV (default: the phantom dataset).")
@@ -59,7 +61,7 @@ struct Workstation: AsyncParsableCommand {
         let dataPath = url.path
         try await MainActor.run {
             let workbench = Workbench(workspace: try? opened.get(), workspaceProblem: opened.failureDescription,
-                                      dataPath: dataPath, source: source)
+                                      dataPath: dataPath, source: source, shipped: ShippedModels.locate())
             let screen = try CursesScreen(forceASCII: forceASCII, environment: environment)
             defer { screen.close() }
             App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message,

@@ -1,0 +1,114 @@
+// End-to-end: shipped models (untrained stand-ins in a folder named by GLIA_MODELS) used with no
+// run named. The workstation in tmux shows P(tumor) in the slice list and tags seen patients without
+// any training,
+// triage opens the shipped pair, `glia triage export` marks the patient, `glia eval` picks patients
+// from the shipped split, `glia predict` runs; with an empty GLIA_MODELS each says where it looked.
+import Foundation
+import GliaCore
+import GliaTestSupport
+import XCTest
+
+final class ShippedModelsEndToEndTests: XCTestCase {
+    private static let bench = PhantomWorkbench(name: "shipped")
+
+    override class func tearDown() {
+        bench.remove()
+        super.tearDown()
+    }
+
+    /// The phantom set's patient ids (its folder names), sorted.
+    private func patients() throws -> [String] {
+        let data = try Self.bench.dataset.get()
+        return try FileManager.default.contentsOfDirectory(atPath: data.path).filter { name in
+            var isFolder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: data.appendingPathComponent(name).path, isDirectory: &isFolder) && isFolder.boolValue
+        }.sorted()
+    }
+
+    /// Stand-in shipped models: trained on the first patient, validated on the second, tested on the others.
+    private func shippedFolder() throws -> URL {
+        let ids = try patients()
+        let models = Self.bench.work.appendingPathComponent("models")
+        try ShippedFixture.write(to: models, segmenter: ResUNetConfiguration(filters: [4, 8, 16]),
+                                 split: ([ids[0]], [ids[1]], Array(ids.dropFirst(2))))
+        return models
+    }
+
+    func testWorkstationTriageAndExportUseTheShippedModels() throws {
+        let tmux = try Self.bench.session()
+        defer { tmux.close() }
+        let models = try shippedFolder()
+        let ids = try patients()
+        let workspace = Self.bench.work.appendingPathComponent("ws")
+        let pidFile = Self.bench.work.appendingPathComponent("glia.pid")
+        try tmux.typeLine("export GLIA_MODELS=\(models.path); " + (try Self.bench.command(workspace: workspace, pidFile: pidFile)))
+        try tmux.waitFor("a prediction and the train tag", timeout: 60) { screen in
+            screen.range(of: #"\s1\s+(no|● yes)\s+\S+\s+\d\.\d\d"#, options: .regularExpression) != nil
+                && screen.contains("seen by shipped models (train)")
+                && screen.range(of: ids[0] + #"\s+\w+\s+\d+\s+\S+\s+train"#, options: .regularExpression) != nil
+        }
+        try tmux.send("j")
+        try tmux.waitFor(text: "seen by shipped models (val)")
+        try tmux.send("k", "T")
+        try tmux.waitFor(text: "Segmenter run")
+        try tmux.send("Enter")
+        try tmux.waitFor("the shipped pair in triage", timeout: 60) { screen in
+            screen.contains("seen in training")
+                && screen.range(of: #"P\(tumor\)\s+\d\.\d{3}"#, options: .regularExpression) != nil
+        }
+        try tmux.send("a")
+        try tmux.waitFor(text: "saved accept")
+        try tmux.send("q")
+        try tmux.waitFor(text: "rc=0")
+
+        let export = try GliaProcess.run(["triage", "export", "--workspace", workspace.path], environment: ["GLIA_MODELS": models.path])
+        XCTAssertEqual(export.status, 0, export.errors)
+        let lines = export.output.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "patient,slice,model_run,decision,rating,rating_label,note,time,shipped_split")
+        XCTAssertEqual(lines.count, 2, export.output)
+        XCTAssertTrue(lines.last?.hasPrefix("\(ids[0]),1,shipped+shipped,accept,") == true, export.output)
+        XCTAssertTrue(lines.last?.hasSuffix(",train") == true, export.output)
+    }
+
+    func testEvalAndPredictDefaultToTheShippedModelsAndSayWhenThereAreNone() throws {
+        guard GliaProcess.executable != nil else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
+        let models = try shippedFolder()
+        let data = try Self.bench.dataset.get()
+        let workspace = Self.bench.work.appendingPathComponent("eval-ws").path
+        let env = ["GLIA_MODELS": models.path]
+
+        let help = try GliaProcess.run(["eval", "--help"])
+        XCTAssertTrue(help.output.contains("shipped"), help.output)
+
+        let test = try GliaProcess.run(["eval", "--data", data.path, "--workspace", workspace], environment: env)
+        XCTAssertEqual(test.status, 0, test.errors)
+        XCTAssertTrue(test.output.hasPrefix("test: 2 patients"), test.output)
+        XCTAssertTrue(test.output.contains("two-stage pipeline"), test.output)
+        let validation = try GliaProcess.run(["eval", "--data", data.path, "--part", "validation", "--workspace", workspace],
+                                             environment: env)
+        XCTAssertEqual(validation.status, 0, validation.errors)
+        XCTAssertTrue(validation.output.hasPrefix("validation: 1 patients"), validation.output)
+
+        let elsewhere = Self.bench.work.appendingPathComponent("models-elsewhere")
+        try ShippedFixture.write(to: elsewhere, segmenter: nil, split: (["TCGA_CS_4941_19960909"], [], ["TCGA_CS_4942_19970222"]))
+        let foreign = try GliaProcess.run(["eval", "--data", data.path, "--workspace", workspace], environment: ["GLIA_MODELS": elsewhere.path])
+        XCTAssertNotEqual(foreign.status, 0)
+        XCTAssertTrue(foreign.errors.contains("\(data.path): none of the test patients of \(elsewhere.path)/split.json; use --part all"),
+                      foreign.errors)
+
+        let slice = data.appendingPathComponent(try patients()[0]).appendingPathComponent("\(try patients()[0])_1.tif")
+        let out = Self.bench.work.appendingPathComponent("pred").path
+        let predict = try GliaProcess.run(["predict", slice.path, "--out", out, "--workspace", workspace], environment: env)
+        XCTAssertEqual(predict.status, 0, predict.errors)
+        XCTAssertNotNil(predict.output.range(of: #"_1\.tif\s+\d\.\d{3}\s+(yes|no)"#, options: .regularExpression), predict.output)
+
+        let empty = Self.bench.work.appendingPathComponent("no-models")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        for arguments in [["eval", "--data", data.path], ["predict", slice.path]] {
+            let none = try GliaProcess.run(arguments + ["--workspace", workspace], environment: ["GLIA_MODELS": empty.path])
+            XCTAssertNotEqual(none.status, 0)
+            XCTAssertTrue(none.errors.contains("give --classifier, --segmenter or both (no shipped models in \(empty.path); train with"),
+                          none.errors)
+        }
+    }
+}
