@@ -5,7 +5,8 @@
 //   f2 = max p
 //   z  = w1 f1 + w2 f2 + b                          "gate.weight" [2], "gate.bias" [1]
 //   logits = [0, z]   so softmax(logits)[1] = sigmoid(z) = P(tumor)
-// Backward (features fixed, the segmenter frozen): dz = dL/dlogit1 - dL/dlogit0, dw += dz f, db += dz.
+// Backward (features fixed, the segmenter frozen; logit 0 is the constant 0): dz = dL/dlogit1,
+// dw += dz f, db += dz.
 //
 // Why: pixel-level supervision teaches the segmenter where tumor is from every labelled pixel; a
 // classifier trained from scratch on 0/1 slice labels alone sees far less signal. Reading the mask
@@ -121,7 +122,7 @@ public final class MaskGate: Model {
     public func backwardHead(_ dy: Tensor) {
         let f = trainingCache(cachedFeatures, "gate")
         for i in 0..<f.shape[0] {
-            let dz = dy.scalars[i * 2 + 1] - dy.scalars[i * 2]
+            let dz = dy.scalars[i * 2 + 1]
             weight.grad.scalars[0] += dz * f.scalars[i * 2]
             weight.grad.scalars[1] += dz * f.scalars[i * 2 + 1]
             bias.grad.scalars[0] += dz

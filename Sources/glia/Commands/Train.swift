@@ -23,18 +23,18 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Continue the run with this id (or unique id prefix) from its last checkpoint.")
     var resume: String?
 
-    @Option(help: "Epochs to train (classifier 10, segmenter 20).") var epochs: Int?
+    @Option(help: "Epochs to train (classifier 10, segmenter 40).") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Images per step (16).") var batchSize: Int?
     @Option(name: .customLong("lr"), help: "Initial learning rate (0.001, Adam).") var learningRate: Float?
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay (0).") var weightDecay: Float?
     @Option(help: "Seed of every random stream of the run (1).") var seed: UInt64?
-    @Option(help: "Epochs without validation improvement before stopping early (classifier 3, segmenter 5).") var patience: Int?
-    @Option(name: .customLong("image-size"), help: "Side the model sees, a divisor of 256 (256).") var imageSize: Int?
+    @Option(help: "Epochs without validation improvement before stopping early (classifier 3; segmenter: off, = epochs).") var patience: Int?
+    @Option(name: .customLong("image-size"), help: "Side the model sees, a divisor of 256 (segmenter 128, classifier 256).") var imageSize: Int?
     @Option(name: .customLong("tumor-fraction"), help: "Fraction of each batch drawn from tumor slices, 0 = natural (segmenter 0.5, classifier 0).")
     var tumorFraction: Double?
     @Flag(name: .customLong("no-augment"), help: "Train without augmentation.") var noAugment = false
-    @Option(help: "Segmenter loss: focal-tversky, dice or dice-bce.") var loss: SegmentationLossKind?
-    @Option(help: "Learning-rate schedule: cosine (to 1% of --lr at the last step) or plateau (x0.1 after 2 epochs without improvement).")
+    @Option(help: "Segmenter loss: dice-bce (default), dice or focal-tversky.") var loss: SegmentationLossKind?
+    @Option(help: "Learning-rate schedule: cosine (to 1% of --lr at the last step; segmenter default) or plateau (x0.1 after 2 epochs without improvement; classifier default).")
     var schedule: LearningRateScheduleKind?
     @Option(help: ArgumentHelp("Classifier: a trained segmenter (run or .safetensors file).",
         discussion: "With it the classifier defaults to the 'segmenter' backbone (a gate on the segmenter's masks), trains on the segmenter's split (its split.json) and chooses the pipeline's gate threshold on the validation patients."))
@@ -94,7 +94,7 @@ struct Train: AsyncParsableCommand {
         if let learningRate { c.learningRate = learningRate }
         if let weightDecay { c.weightDecay = weightDecay }
         if let seed { c.seed = seed }
-        if let patience { c.patience = patience }
+        if let patience { c.patience = patience } else if c.recipe == .segmenter { c.patience = c.epochs }
         if let imageSize { c.imageSize = imageSize }
         if let tumorFraction { c.tumorFraction = tumorFraction }
         if let loss { c.loss = loss }
