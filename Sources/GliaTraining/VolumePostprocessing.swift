@@ -37,6 +37,12 @@ public enum VolumePostprocessing: String, Codable, Sendable, CaseIterable {
         var stack: [Int] = []
         var best: (label: Int32, size: Int) = (0, 0)
         var next: Int32 = 0
+        func visit(_ n: Int) {
+            if volume[n] != 0 && labels[n] == 0 {
+                labels[n] = next
+                stack.append(n)
+            }
+        }
         for seed in volume.indices where volume[seed] != 0 && labels[seed] == 0 {
             next += 1
             labels[seed] = next
@@ -46,12 +52,13 @@ public enum VolumePostprocessing: String, Codable, Sendable, CaseIterable {
             while let v = stack.popLast() {
                 size += 1
                 let z = v / plane, y = (v % plane) / width, x = v % width
-                let neighbours = [(x > 0, v - 1), (x < width - 1, v + 1), (y > 0, v - width),
-                                  (y < height - 1, v + width), (z > 0, v - plane), (z < depth - 1, v + plane)]
-                for (inside, n) in neighbours where inside && volume[n] != 0 && labels[n] == 0 {
-                    labels[n] = next
-                    stack.append(n)
-                }
+                // The six face neighbours, those inside the volume.
+                if x > 0 { visit(v - 1) }
+                if x < width - 1 { visit(v + 1) }
+                if y > 0 { visit(v - width) }
+                if y < height - 1 { visit(v + width) }
+                if z > 0 { visit(v - plane) }
+                if z < depth - 1 { visit(v + plane) }
             }
             if size > best.size { best = (next, size) }
         }
