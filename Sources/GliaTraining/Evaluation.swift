@@ -14,27 +14,35 @@ import GliaData
 public struct ClassifierReport: Codable, Sendable, Equatable {
     /// A slice is called tumor when P(tumor) >= threshold.
     public var threshold: Float
+    /// Slices called right.
     public var accuracy: Double
     /// Tumor slices called tumor (recall).
     public var sensitivity: Double
     /// Tumor-free slices called tumor-free.
     public var specificity: Double
+    /// Slices called tumor that have one.
     public var precision: Double
+    /// Harmonic mean of precision and sensitivity.
     public var f1: Double
     /// Nil when only one class is present.
     public var rocAUC: Double?
+    /// Slice counts at `threshold`.
     public var confusion: BinaryConfusionMatrix
 }
 
 /// One patient's row of a segmentation report.
 public struct PatientScore: Codable, Sendable, Equatable {
+    /// Patient id.
     public var patient: String
+    /// Slices of the patient evaluated.
     public var slices: Int
     /// Slices whose true mask has a tumor pixel.
     public var tumorSlices: Int
     /// Dice of the stacked volume; nil for a patient without tumor (left out of mean and median).
     public var dice: Double?
+    /// Tumor voxels in the true masks.
     public var truthVoxels: Int
+    /// Tumor voxels in the predicted masks (after post-processing).
     public var predictedVoxels: Int
 
     /// Written by hand so that a patient without tumor says `"dice": null` instead of omitting it.
@@ -53,8 +61,9 @@ public struct PatientScore: Codable, Sendable, Equatable {
 public struct SegmentationReport: Codable, Sendable, Equatable {
     /// Patients with tumor: those the mean and median are over.
     public var volumes: Int
-    /// Nil when no patient has a tumor.
+    /// Mean per-volume Dice; nil when no patient has a tumor.
     public var meanDice: Double?
+    /// Median per-volume Dice; nil when no patient has a tumor.
     public var medianDice: Double?
     /// IoU over all pixels of all slices pooled.
     public var pooledIoU: Double
@@ -72,12 +81,15 @@ public struct SegmentationReport: Codable, Sendable, Equatable {
 public struct EvaluationReport: Codable, Sendable, Equatable {
     /// Which slices: "test", "validation", "train" or "all".
     public var part: String
+    /// Patients evaluated.
     public var patients: Int
+    /// Slices evaluated.
     public var slices: Int
     /// How predicted volumes were cleaned before scoring.
     public var postprocessing: VolumePostprocessing
     /// Whether mask probabilities averaged the left-right flipped prediction in.
     public var flipTestTimeAugmentation: Bool
+    /// The classifier alone, slice by slice.
     public var classifier: ClassifierReport?
     /// The segmenter on every slice.
     public var segmenter: SegmentationReport?
