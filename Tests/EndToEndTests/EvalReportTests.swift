@@ -66,9 +66,13 @@ final class EvalReportTests: XCTestCase {
     func testTableDrawsBarsInTheLocalesCharacters() throws {
         let m = try prerequisites()
         let arguments = ["eval", "--segmenter", m.segmenter, "--part", "all", "--workspace", Self.workspace]
-        let utf8 = try GliaProcess.run(arguments, environment: ["LC_ALL": "C.UTF-8"])
+        let utf8 = try GliaProcess.run(arguments + ["--classifier", m.classifier], environment: ["LC_ALL": "C.UTF-8"])
         XCTAssertEqual(utf8.status, 0, utf8.errors)
-        XCTAssert(utf8.output.contains("PER PATIENT"), utf8.output)
+        XCTAssert(utf8.output.contains("SEGMENTER, EVERY SLICE, PER PATIENT"), utf8.output)
+        XCTAssert(utf8.output.contains("TWO-STAGE PIPELINE, PER PATIENT"), utf8.output)
+        XCTAssert(utf8.output.contains("specificity"), utf8.output)
+        // Both thresholds are printed: the classifier's decision and the pipeline's gate.
+        XCTAssertEqual(utf8.output.components(separatedBy: "when P(tumor) >= ").count - 1, 2, utf8.output)
         XCTAssert(utf8.output.contains("\u{2591}") || utf8.output.contains("\u{2588}"), utf8.output)
         let ascii = try GliaProcess.run(arguments, environment: ["LC_ALL": "C"])
         XCTAssertEqual(ascii.status, 0, ascii.errors)
