@@ -4,7 +4,8 @@
 //
 // Inputs are NHWC batches at 256x256 scaled to [0,1] (the loader's unitRange normalisation). A model
 // trained at a smaller size sees area-averaged images; its mask probabilities come back to 256x256 by
-// nearest-neighbour upsampling.
+// bilinear interpolation, so the 0.5 threshold is taken at full resolution on a smooth surface rather
+// than on blocks.
 import Foundation
 import GliaCore
 import GliaData
@@ -79,6 +80,9 @@ public struct TwoStagePipeline {
     public var threshold: Float
     /// The pipeline segments a slice when P(tumor) >= gateThreshold (stored, else `threshold`).
     public var gateThreshold: Float
+    /// Test-time augmentation: mask probabilities are the mean of the prediction on the image and the
+    /// left-right flipped prediction on the left-right flipped image (twice the segmenter's cost).
+    public var flipTestTimeAugmentation = false
 
     public init(classifier: TrainedModel?, segmenter: TrainedModel?) throws {
         if let c = classifier, !(c.model is ClassifierModel || c.model is MaskGate) {
@@ -113,21 +117,57 @@ public struct TwoStagePipeline {
     /// Tumor probability per pixel [N, 256, 256, 1], or nil without a segmenter.
     public func maskProbabilities(_ images: Tensor) -> Tensor? {
         guard let segmenter else { return nil }
-        let p = segmenter.model.forward(segmenter.input(images), mode: .inference)
-        return Self.upsampleNearest(p, to: images.shape[1])
+        /// An NHWC tensor mirrored left to right (along W).
+        func flipLeftRight(_ x: Tensor) -> Tensor {
+            let (n, h, w, c) = x.nhwc
+            var out = Tensor(shape: x.shape)
+            x.scalars.withUnsafeBufferPointer { src in
+                out.scalars.withUnsafeMutableBufferPointer { dst in
+                    for row in 0..<(n * h) { for xx in 0..<w { for ch in 0..<c {
+                        dst[(row * w + xx) * c + ch] = src[(row * w + (w - 1 - xx)) * c + ch]
+                    } } }
+                }
+            }
+            return out
+        }
+        let input = segmenter.input(images)
+        var p = segmenter.model.forward(input, mode: .inference)
+        if flipTestTimeAugmentation {
+            // Flipping the model's input equals flipping the 256 px image first: area averaging
+            // commutes with a left-right flip.
+            let mirrored = flipLeftRight(segmenter.model.forward(flipLeftRight(input), mode: .inference))
+            for k in p.scalars.indices { p.scalars[k] = (p.scalars[k] + mirrored.scalars[k]) / 2 }
+        }
+        return Self.upsampleBilinear(p, to: images.shape[1])
     }
 
-    /// Nearest-neighbour upsampling of an NHWC tensor to `side` x `side`.
-    static func upsampleNearest(_ x: Tensor, to side: Int) -> Tensor {
+    /// Bilinear interpolation of an NHWC tensor to `side` x `side`, with PyTorch's
+    /// `F.interpolate(mode="bilinear", align_corners=False)` convention: output pixel centres map to
+    /// source coordinates (i + 0.5) * in / out - 0.5, clamped at 0 below and at the last pixel above.
+    public static func upsampleBilinear(_ x: Tensor, to side: Int) -> Tensor {
         let (n, h, w, c) = x.nhwc
         guard h != side || w != side else { return x }
+        /// For each output index: the two source indices and the weight of the second.
+        func taps(_ input: Int) -> [(Int, Int, Float)] {
+            let scale = Float(input) / Float(side)
+            return (0..<side).map { i in
+                let source = max((Float(i) + 0.5) * scale - 0.5, 0)
+                let low = min(Int(source), input - 1)
+                return (low, min(low + 1, input - 1), source - Float(low))
+            }
+        }
+        let rows = taps(h), columns = taps(w)
         var out = Tensor(shape: [n, side, side, c])
         x.scalars.withUnsafeBufferPointer { src in
             out.scalars.withUnsafeMutableBufferPointer { dst in
-                for b in 0..<n { for y in 0..<side { for xx in 0..<side { for ch in 0..<c {
-                    let sy = y * h / side, sx = xx * w / side
-                    dst[((b * side + y) * side + xx) * c + ch] = src[((b * h + sy) * w + sx) * c + ch]
-                } } } }
+                for b in 0..<n { for (y, (y0, y1, wy)) in rows.enumerated() { for (xx, (x0, x1, wx)) in columns.enumerated() {
+                    for ch in 0..<c {
+                        func at(_ sy: Int, _ sx: Int) -> Float { src[((b * h + sy) * w + sx) * c + ch] }
+                        let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx
+                        let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx
+                        dst[((b * side + y) * side + xx) * c + ch] = top + (bottom - top) * wy
+                    }
+                } } }
             }
         }
         return out

@@ -97,19 +97,30 @@ final class MetricTests: XCTestCase {
         // A's volume: TP 1, FP 1, FN 2 -> 2 / (2 + 1 + 2) = 0.4 (the mean of its slice Dice would be 1/3).
         let scores = acc.scores
         XCTAssertEqual(scores.map(\.patient), ["A", "B"])
-        XCTAssertEqual(scores[0].dice, 0.4, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(scores[0].dice), 0.4, accuracy: 1e-12)
         XCTAssertEqual(scores[0].slices, 2)
         XCTAssertEqual(acc.summary, VolumeDiceSummary(volumes: 2, mean: 0.7, median: 0.7))
 
+        // Patients without tumor (C predicted nothing, D a false positive) have no Dice, count in
+        // neither mean nor median, but their pixels still count in the pooled overlap.
         var other = VolumeDiceAccumulator()
         try other.add(patient: "C", probabilities: Tensor(shape: [2, 2], scalars: [0.1, 0.2, 0.3, 0.4]),
                       truth: Tensor(shape: [2, 2]))
+        try other.add(patient: "D", predicted: [0, 1, 0, 0], truth: [0, 0, 0, 0])
+        try other.add(patient: "E", predicted: [1, 0, 0, 0], truth: [1, 0, 0, 0])
         acc.merge(other)
+        XCTAssertEqual(acc.scores.map(\.patient), ["A", "B", "C", "D", "E"])
+        XCTAssertNil(acc.scores[2].dice)
+        XCTAssertNil(acc.scores[3].dice)
         let summary = try XCTUnwrap(acc.summary)
         XCTAssertEqual(summary.volumes, 3)
         XCTAssertEqual(summary.mean, 0.8, accuracy: 1e-12)  // (0.4 + 1 + 1) / 3
         XCTAssertEqual(summary.median, 1)
-        XCTAssertEqual(acc.pooled, MaskOverlap(truePositives: 3, falsePositives: 1, falseNegatives: 2))
+        XCTAssertEqual(acc.pooled, MaskOverlap(truePositives: 4, falsePositives: 2, falseNegatives: 2))
+
+        var tumorFree = VolumeDiceAccumulator()
+        try tumorFree.add(patient: "F", predicted: [1, 1], truth: [0, 0])
+        XCTAssertNil(tumorFree.summary, "no Dice without a patient with tumor")
         XCTAssertThrowsError(try acc.add(patient: "A", predicted: [1], truth: [1, 0]))
     }
 }

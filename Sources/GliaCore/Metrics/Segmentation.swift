@@ -8,8 +8,11 @@
 //   With no positive pixel in either mask (TP = FP = FN = 0) all three are defined as 1: predicting
 //   "no tumor" on a tumor-free slice or volume is a perfect answer.
 // - Per-volume Dice: each patient's slices are stacked into one volume whose Dice uses the summed
-//   TP, FP, FN over its slices; the summary is the mean and median over patients. The accumulator
-//   keeps three counts per patient, never the masks, so an evaluation can stream slice by slice.
+//   TP, FP, FN over its slices; the summary is the mean and median over patients. A patient without
+//   any tumor pixel has no Dice and is left out of the summary: its volume Dice would be 1 or 0 by
+//   whether a single pixel was predicted, which says nothing about how tumors are drawn. The
+//   accumulator keeps three counts per patient, never the masks, so an evaluation can stream slice
+//   by slice.
 import Foundation
 
 /// Pixel counts of a predicted mask against the true mask.
@@ -102,8 +105,8 @@ public struct VolumeScore: Sendable, Equatable {
     public var overlap: MaskOverlap
     /// Number of slices added.
     public var slices: Int
-    /// Dice of the stacked volume.
-    public var dice: Double { overlap.dice }
+    /// Dice of the stacked volume; nil when the patient has no tumor pixel (nothing to segment).
+    public var dice: Double? { overlap.truthArea == 0 ? nil : overlap.dice }
 
     /// A volume's score from its counts.
     public init(patient: String, overlap: MaskOverlap, slices: Int) {
@@ -115,7 +118,7 @@ public struct VolumeScore: Sendable, Equatable {
 
 /// Mean and median of per-volume Dice.
 public struct VolumeDiceSummary: Sendable, Equatable {
-    /// Number of volumes.
+    /// Number of volumes with a Dice (patients with tumor).
     public var volumes: Int
     /// Mean Dice over volumes.
     public var mean: Double
@@ -176,9 +179,9 @@ public struct VolumeDiceAccumulator: Sendable {
         volumes.values.reduce(into: MaskOverlap()) { $0.merge($1.overlap) }
     }
 
-    /// Mean and median per-volume Dice; nil before any slice was added.
+    /// Mean and median per-volume Dice over patients with tumor; nil when no patient has one.
     public var summary: VolumeDiceSummary? {
-        let dice = volumes.values.map(\.overlap.dice).sorted()
+        let dice = scores.compactMap(\.dice).sorted()
         guard !dice.isEmpty else { return nil }
         let mid = dice.count / 2
         let median = dice.count % 2 == 1 ? dice[mid] : (dice[mid - 1] + dice[mid]) / 2

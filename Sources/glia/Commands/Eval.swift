@@ -1,4 +1,5 @@
-// glia eval: classifier metrics, segmenter per-volume Dice and IoU, and the two-stage pipeline.
+// glia eval: the classifier's slice-level metrics, the segmenter's per-volume Dice (with a per-patient
+// table and bar chart), and the two-stage pipeline.
 import ArgumentParser
 import Foundation
 import GliaData
@@ -19,10 +20,15 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Dataset to evaluate on (default: the run's dataset).") var data: String?
     @Option(help: "Patients to use: test, validation, train or all.") var part: EvalPart = .test
     @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize = 16
+    @Option(help: "Predicted volumes before scoring: none, or largest-component (3-D, 6-connected).")
+    var postprocess: VolumePostprocessing = .none
+    @Option(help: "Test-time augmentation of the segmenter: none, or flip (mean with the left-right flip).")
+    var tta: TestTimeAugmentation = .none
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var workspace: WorkspaceOptions
 
     enum EvalPart: String, ExpressibleByArgument, CaseIterable { case test, validation, train, all }
+    enum TestTimeAugmentation: String, ExpressibleByArgument, CaseIterable { case none, flip }
 
     func validate() throws {
         try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
@@ -34,16 +40,19 @@ struct Eval: AsyncParsableCommand {
         let store = RunStore(workspace: try workspace.open())
         do {
             let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
-            let pipeline = try TwoStagePipeline(
+            var pipeline = try TwoStagePipeline(
                 classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
+            pipeline.flipTestTimeAugmentation = tta == .flip
             let (loader, partName) = try makeLoader(store: store, models: models)
             let isTerminal = isatty(STDERR_FILENO) == 1
-            let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName) { done, total in
+            let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName,
+                                                postprocessing: postprocess) { done, total in
                 if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2Kevaluating: batch \(done)/\(total)".utf8)) }
             }
             if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-            print(json ? try Self.json(report) : Self.table(report))
+            let unicode = Self.localeIsUTF8(ProcessInfo.processInfo.environment)
+            print(json ? try Self.json(report) : Self.table(report, unicode: unicode))
         } catch let error as CommandError {
             throw error
         } catch {
@@ -62,7 +71,9 @@ struct Eval: AsyncParsableCommand {
         let index = try DatasetIndex.load(URL(fileURLWithPath: dataPath))
         let config = LoaderConfiguration.evaluation(batchSize: batchSize)
         if part == .all || (models.shipped == nil && data != nil && data != runConfiguration?.dataPath) {
-            return (Loader(index: index, configuration: config), "all")
+            let loader = Loader(index: index, configuration: config)
+            guard !loader.records.isEmpty else { throw CommandError("no usable slices to evaluate in \(dataPath)") }
+            return (loader, "all")
         }
         if let shipped = models.shipped {
             guard let url = shipped.split else {
@@ -81,7 +92,11 @@ struct Eval: AsyncParsableCommand {
         if split.patients(wanted).isEmpty {
             throw CommandError("run \(run.id) has no \(part.rawValue) patients (its split is \(splitURL.path)); try --part validation")
         }
-        return (Loader(index: index, split: split, part: wanted, configuration: config), part.rawValue)
+        let loader = Loader(index: index, split: split, part: wanted, configuration: config)
+        guard !loader.records.isEmpty else {
+            throw CommandError("no usable slices of run \(run.id)'s \(part.rawValue) patients in \(dataPath)")
+        }
+        return (loader, part.rawValue)
     }
 
     static func json(_ report: EvaluationReport) throws -> String {
@@ -90,14 +105,25 @@ struct Eval: AsyncParsableCommand {
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 
-    static func table(_ r: EvaluationReport) -> String {
+    /// Whether the locale (LC_ALL, else LC_CTYPE, else LANG, as POSIX orders them) is UTF-8; an unset
+    /// locale is "C", which is ASCII.
+    static func localeIsUTF8(_ environment: [String: String]) -> Bool {
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? "C"
+        let lowered = locale.lowercased()
+        return lowered.contains("utf-8") || lowered.contains("utf8")
+    }
+
+    static func table(_ r: EvaluationReport, unicode: Bool) -> String {
         func f(_ x: Double) -> String { String(format: "%.4f", x) }
-        var out = ["\(r.part): \(r.patients) patients, \(r.slices) slices", ""]
+        func t(_ x: Float) -> String { String(format: "%.2f", x) }
+        var out = ["\(r.part): \(r.patients) patients, \(r.slices) slices; post-processing \(r.postprocessing.rawValue), "
+                   + "test-time augmentation \(r.flipTestTimeAugmentation ? "flip" : "none")", ""]
         if let c = r.classifier {
-            out.append(TextTable(header: ["CLASSIFIER", "VALUE"], rows: [
-                ["accuracy", f(c.accuracy)], ["precision", f(c.precision)], ["recall", f(c.recall)],
-                ["F1", f(c.f1)], ["ROC-AUC", c.rocAUC.map(f) ?? "n/a (one class)"],
+            out.append(TextTable(header: ["CLASSIFIER (SLICES)", "VALUE"], rows: [
+                ["accuracy", f(c.accuracy)], ["sensitivity", f(c.sensitivity)], ["specificity", f(c.specificity)],
+                ["precision", f(c.precision)], ["F1", f(c.f1)], ["ROC-AUC", c.rocAUC.map(f) ?? "n/a (one class)"],
             ]).rendered)
+            out.append("(a slice is called tumor when P(tumor) >= \(t(c.threshold)))")
             let m = c.confusion
             out.append("")
             out.append(TextTable(header: ["CONFUSION", "PREDICTED TUMOR", "PREDICTED NONE"], rows: [
@@ -106,13 +132,49 @@ struct Eval: AsyncParsableCommand {
             ]).rendered)
             out.append("")
         }
-        let segmentation = [("segmenter, every slice", r.segmenter), ("two-stage pipeline", r.pipeline)]
-            .compactMap { name, s in s.map { [name, String($0.volumes), f($0.meanDice), f($0.medianDice), f($0.pooledIoU)] } }
-        if !segmentation.isEmpty {
-            out.append(TextTable(header: ["SEGMENTATION", "VOLUMES", "DICE MEAN", "DICE MEDIAN", "IOU"],
-                                 rows: segmentation).rendered)
-            out.append("(per-volume Dice: each patient's slices stacked; IoU pooled over all pixels)")
+        let reports = [("segmenter, every slice", r.segmenter),
+                       ("two-stage pipeline", r.pipeline)].compactMap { name, s in s.map { (name, $0) } }
+        guard !reports.isEmpty else { return out.joined(separator: "\n") }
+        out.append(TextTable(header: ["SEGMENTATION", "SEGMENTED SLICES", "VOLUMES", "DICE MEAN", "DICE MEDIAN", "IOU"],
+                             rows: reports.map { name, s in
+            [name, String(s.segmentedSlices), String(s.volumes), s.meanDice.map(f) ?? "n/a", s.medianDice.map(f) ?? "n/a",
+             f(s.pooledIoU)]
+        }).rendered)
+        if let gate = r.pipeline?.gateThreshold {
+            out.append("(the pipeline segments a slice when P(tumor) >= \(t(gate)))")
+        }
+        out.append("(per-volume Dice: each patient's slices stacked; mean and median over patients with tumor; "
+                   + "IoU pooled over all pixels)")
+        for (name, s) in reports {
+            out.append("")
+            out.append(patientTable(name, s, unicode: unicode))
         }
         return out.joined(separator: "\n")
     }
+
+    /// One row per patient, best Dice first, with the Dice drawn as a bar.
+    static func patientTable(_ name: String, _ s: SegmentationReport, unicode: Bool) -> String {
+        let rows = s.patients.map { p in
+            [p.patient, String(p.slices), String(p.tumorSlices), p.dice.map { String(format: "%.4f", $0) } ?? "no tumor",
+             String(p.truthVoxels), String(p.predictedVoxels), p.dice.map { bar($0, width: 20, unicode: unicode) } ?? ""]
+        }
+        let header = ["PATIENT", "SLICES", "TUMOR SLICES", "DICE", "TRUTH VOXELS", "PREDICTED VOXELS", "DICE 0..1"]
+        return "\(name.uppercased()), PER PATIENT\n" + TextTable(header: header, rows: rows).rendered
+    }
+
+    /// `fraction` (0...1) of `width` cells filled: Unicode eighth blocks on a light-shade track, or
+    /// '#' on a '.' track in ASCII. The track shows the scale even for a Dice of 0.
+    static func bar(_ fraction: Double, width: Int, unicode: Bool) -> String {
+        let clamped = min(max(fraction, 0), 1)
+        guard unicode else {
+            let filled = Int((clamped * Double(width)).rounded())
+            return String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        }
+        let eighths = Int((clamped * Double(width * 8)).rounded())
+        let partial = ["", "\u{258F}", "\u{258E}", "\u{258D}", "\u{258C}", "\u{258B}", "\u{258A}", "\u{2589}"][eighths % 8]
+        let used = eighths / 8 + (partial.isEmpty ? 0 : 1)
+        return String(repeating: "\u{2588}", count: eighths / 8) + partial + String(repeating: "\u{2591}", count: width - used)
+    }
 }
+
+extension VolumePostprocessing: ExpressibleByArgument {}
