@@ -24,9 +24,16 @@ public struct TrainedModel {
     /// the pipeline's per-volume Dice (metadata `glia.gateThreshold`); nil when the file stores none.
     public var gateThreshold: Float?
 
-    /// Metadata keys of the stored thresholds.
+    /// Segmenter: the test-time augmentation chosen on validation patients (metadata `glia.tta`).
+    public var testTimeAugmentation: TestTimeAugmentation?
+    /// Segmenter: the volume post-processing chosen on validation patients (metadata `glia.postprocess`).
+    public var postprocessing: VolumePostprocessing?
+
+    /// Metadata keys of the stored thresholds and inference settings.
     public static let thresholdKey = "glia.threshold"
     public static let gateThresholdKey = "glia.gateThreshold"
+    public static let testTimeAugmentationKey = "glia.tta"
+    public static let postprocessingKey = "glia.postprocess"
 
     /// Loads `reference`: a `.safetensors` file, or a run id (or unique prefix) in `store`, whose
     /// `best` checkpoint is used (`last` when no epoch finished).
@@ -42,8 +49,18 @@ public struct TrainedModel {
             }
             return value
         }
+        func setting<T: RawRepresentable<String> & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? {
+            guard let text = loaded.metadata[key] else { return nil }
+            guard let value = T(rawValue: text) else {
+                let known = T.allCases.map(\.rawValue).joined(separator: ", ")
+                throw TrainingDataError("\(url.path): metadata \(key) = '\(text)' is not one of \(known)")
+            }
+            return value
+        }
         return TrainedModel(model: model, imageSize: size, source: reference,
-                            threshold: try threshold(thresholdKey), gateThreshold: try threshold(gateThresholdKey))
+                            threshold: try threshold(thresholdKey), gateThreshold: try threshold(gateThresholdKey),
+                            testTimeAugmentation: try setting(testTimeAugmentationKey, TestTimeAugmentation.self),
+                            postprocessing: try setting(postprocessingKey, VolumePostprocessing.self))
     }
 
     /// The checkpoint file `reference` names: the file itself, or a run's `best` (else `last`).
@@ -72,6 +89,14 @@ public struct TrainedModel {
     }
 }
 
+/// Test-time augmentation of the segmenter.
+public enum TestTimeAugmentation: String, Codable, Sendable, CaseIterable {
+    /// The image alone.
+    case none
+    /// The mean of the prediction and the left-right flipped prediction of the flipped image.
+    case flip
+}
+
 /// Classifier probabilities and segmenter masks for batches of slices.
 public struct TwoStagePipeline {
     public let classifier: TrainedModel?
@@ -82,7 +107,9 @@ public struct TwoStagePipeline {
     public var gateThreshold: Float
     /// Test-time augmentation: mask probabilities are the mean of the prediction on the image and the
     /// left-right flipped prediction on the left-right flipped image (twice the segmenter's cost).
-    public var flipTestTimeAugmentation = false
+    public var flipTestTimeAugmentation: Bool
+    /// How evaluation post-processes a patient's predicted volume (the segmenter's stored choice).
+    public var postprocessing: VolumePostprocessing
 
     public init(classifier: TrainedModel?, segmenter: TrainedModel?) throws {
         if let c = classifier, !(c.model is ClassifierModel || c.model is MaskGate) {
@@ -95,6 +122,8 @@ public struct TwoStagePipeline {
         self.segmenter = segmenter
         threshold = classifier?.threshold ?? 0.5
         gateThreshold = classifier?.gateThreshold ?? classifier?.threshold ?? 0.5
+        flipTestTimeAugmentation = segmenter?.testTimeAugmentation == .flip
+        postprocessing = segmenter?.postprocessing ?? .none
     }
 
     /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.

@@ -2,7 +2,8 @@
 // that a training checkpoint carries (Adam's two moments triple a file's size).
 //
 // Kept metadata: glia.model (rebuilds the model), glia.run (the input size and the recipe it was
-// trained with), and a classifier's chosen thresholds; plus glia.source, the checkpoint it came from.
+// trained with), a classifier's chosen thresholds and a segmenter's chosen test-time augmentation
+// and post-processing; plus glia.source, the checkpoint it came from.
 import Foundation
 import GliaCore
 
@@ -10,12 +11,16 @@ import GliaCore
 public enum ModelExport {
     /// Metadata keys an exported file keeps.
     static let keptKeys = [ModelConfiguration.metadataKey, "glia.run", TrainedModel.thresholdKey,
-                           TrainedModel.gateThresholdKey]
+                           TrainedModel.gateThresholdKey, TrainedModel.testTimeAugmentationKey,
+                           TrainedModel.postprocessingKey]
 
     /// Writes the model of `reference` (a run id, unique prefix or checkpoint file) to `url`
-    /// atomically; returns the checkpoint it read.
+    /// atomically, with a segmenter's chosen inference settings when given; returns the checkpoint
+    /// it read.
     @discardableResult
-    public static func write(_ reference: String, store: RunStore?, to url: URL) throws -> URL {
+    public static func write(_ reference: String, store: RunStore?, to url: URL,
+                             testTimeAugmentation: TestTimeAugmentation? = nil,
+                             postprocessing: VolumePostprocessing? = nil) throws -> URL {
         let source = try TrainedModel.checkpointURL(reference, store: store)
         let (model, loaded) = try Checkpoint.loadModel(from: source)
         guard model.parametersAreFinite else {
@@ -23,6 +28,13 @@ public enum ModelExport {
         }
         var metadata = loaded.metadata.filter { keptKeys.contains($0.key) }
         metadata["glia.source"] = source.lastPathComponent
+        if testTimeAugmentation != nil || postprocessing != nil {
+            guard model is ResUNet else {
+                throw TrainingDataError("\(source.path): test-time augmentation and post-processing are segmenter settings")
+            }
+        }
+        if let testTimeAugmentation { metadata[TrainedModel.testTimeAugmentationKey] = testTimeAugmentation.rawValue }
+        if let postprocessing { metadata[TrainedModel.postprocessingKey] = postprocessing.rawValue }
         try Checkpoint.saveModel(model, to: url, metadata: metadata)
         return source
     }

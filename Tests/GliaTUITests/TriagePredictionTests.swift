@@ -65,9 +65,11 @@ final class TriagePredictionTests: XCTestCase {
         let results = cache.results
         let withMasks = results.filter { $0.value.mask != nil }
         XCTAssertLessThanOrEqual(withMasks.count, 6, "masks kept at most maskCapacity")
+        // The gate threshold is the one chosen on validation and stored with the classifier.
+        let gate = try TwoStagePipeline(classifier: try TrainedModel.load(classifier, store: store), segmenter: nil).gateThreshold
         for (key, p) in results {
             XCTAssertNotNil(p.probability)
-            XCTAssertEqual(p.flagged, (p.probability ?? 0) >= 0.5)
+            XCTAssertEqual(p.flagged, (p.probability ?? 0) >= gate)
             // Dice against the truth, recomputed here from the kept mask (or an empty one).
             guard p.mask != nil || !p.flagged else { continue }
             let truth = try source.load(patient: key.patient, slice: key.slice).truth!

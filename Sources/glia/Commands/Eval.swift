@@ -20,15 +20,14 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Dataset to evaluate on (default: the run's dataset).") var data: String?
     @Option(help: "Patients to use: test, validation, train or all.") var part: EvalPart = .test
     @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize = 16
-    @Option(help: "Predicted volumes before scoring: none, or largest-component (3-D, 6-connected).")
-    var postprocess: VolumePostprocessing = .none
-    @Option(help: "Test-time augmentation of the segmenter: none, or flip (mean with the left-right flip).")
-    var tta: TestTimeAugmentation = .none
+    @Option(help: "Predicted volumes before scoring: none, or largest-component (3-D, 6-connected). Default: the segmenter's stored choice, else none.")
+    var postprocess: VolumePostprocessing?
+    @Option(help: "Test-time augmentation of the segmenter: none, or flip (mean with the left-right flip). Default: the segmenter's stored choice, else none.")
+    var tta: TestTimeAugmentation?
     @Flag(help: "Print JSON instead of tables.") var json = false
     @OptionGroup var workspace: WorkspaceOptions
 
     enum EvalPart: String, ExpressibleByArgument, CaseIterable { case test, validation, train, all }
-    enum TestTimeAugmentation: String, ExpressibleByArgument, CaseIterable { case none, flip }
 
     func validate() throws {
         try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
@@ -43,11 +42,11 @@ struct Eval: AsyncParsableCommand {
             var pipeline = try TwoStagePipeline(
                 classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
-            pipeline.flipTestTimeAugmentation = tta == .flip
+            if let tta { pipeline.flipTestTimeAugmentation = tta == .flip }
             let (loader, partName) = try makeLoader(store: store, models: models)
             let isTerminal = isatty(STDERR_FILENO) == 1
             let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName,
-                                                postprocessing: postprocess) { done, total in
+                                                postprocessing: postprocess ?? pipeline.postprocessing) { done, total in
                 if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2Kevaluating: batch \(done)/\(total)".utf8)) }
             }
             if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
@@ -178,3 +177,4 @@ struct Eval: AsyncParsableCommand {
 }
 
 extension VolumePostprocessing: ExpressibleByArgument {}
+extension TestTimeAugmentation: ExpressibleByArgument {}

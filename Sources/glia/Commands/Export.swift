@@ -21,6 +21,10 @@ struct ExportModel: ParsableCommand {
 
     @Argument(help: "Run id (or unique prefix) or .safetensors checkpoint.") var model: String
     @Option(help: "File to write (.safetensors).") var out: String
+    @Option(help: "Segmenter: store the test-time augmentation chosen on validation (none or flip).")
+    var tta: TestTimeAugmentation?
+    @Option(help: "Segmenter: store the volume post-processing chosen on validation (none or largest-component).")
+    var postprocess: VolumePostprocessing?
     @OptionGroup var workspace: WorkspaceOptions
 
     func validate() throws {
@@ -35,7 +39,8 @@ struct ExportModel: ParsableCommand {
             throw CommandError("--out \(out): no folder \(parent.path)")
         }
         do {
-            let source = try ModelExport.write(model, store: RunStore(workspace: try workspace.open()), to: url)
+            let source = try ModelExport.write(model, store: RunStore(workspace: try workspace.open()), to: url,
+                                               testTimeAugmentation: tta, postprocessing: postprocess)
             print("wrote \(url.path) from \(source.path)")
         } catch let error as CommandError {
             throw error
