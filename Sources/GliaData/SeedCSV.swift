@@ -22,10 +22,20 @@ public enum SeedCSV {
             let head = String(decoding: (try? handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
             try? handle.close()
             let firstLine = head.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            let columns = firstLine.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            // Parsed as CSV, not split on commas, so a quoted header reads as it does in `index`.
+            let columns = headerColumns((try? CSV.parse(firstLine, source: url.path))?.first ?? [])
             if requiredColumns.allSatisfy(columns.contains) { return url }
         }
         return nil
+    }
+
+    /// Column names as compared: without a UTF-8 byte-order mark (spreadsheet exports start with one),
+    /// surrounding spaces or case.
+    static func headerColumns(_ row: [String]) -> [String] {
+        row.enumerated().map { i, name in
+            (i == 0 && name.hasPrefix("\u{FEFF}") ? String(name.dropFirst()) : name)
+                .trimmingCharacters(in: .whitespaces).lowercased()
+        }
     }
 
     /// Indexes a seed CSV file.
@@ -34,7 +44,7 @@ public enum SeedCSV {
         do { table = try CSV.read(csv) } catch {
             throw DatasetError(path: csv.path, message: "cannot read CSV: \(error)")
         }
-        guard let header = table.first?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+        guard let header = table.first.map(headerColumns) else {
             throw DatasetError(path: csv.path, message: "empty CSV")
         }
         let column = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })

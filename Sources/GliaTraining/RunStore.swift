@@ -154,7 +154,10 @@ public final class RunStore: Sendable {
     public func run(matching idOrPrefix: String) throws -> RunSummary {
         try database.read { db -> RunSummary in
             if let exact = try RunSummary.fetchOne(db, key: idOrPrefix) { return exact }
-            let matches = try RunSummary.filter(Column("id").like("\(idOrPrefix)%"))
+            // A plain prefix comparison, not LIKE: LIKE reads `%` and `_` in the user's text as wildcards
+            // (so `--resume _` matched every run) and folds ASCII case.
+            let matches = try RunSummary
+                .filter(sql: "substr(id, 1, length(?)) = ?", arguments: [idOrPrefix, idOrPrefix])
                 .order(Column("id")).fetchAll(db)
             guard let first = matches.first else { throw RunStoreError.noSuchRun(idOrPrefix) }
             guard matches.count == 1 else {

@@ -90,6 +90,26 @@ final class DatasetIndexTests: XCTestCase {
         }
     }
 
+    // Issue 14, item 6: a folder holding a seed CSV whose header has a byte-order mark or quotes is read
+    // as that CSV, as the CSV given directly is, not as a kaggle layout.
+    func testSeedCSVWithBOMOrQuotedHeaderIsFoundInItsFolder() throws {
+        let p = "TCGA_FG_7634_20000128"
+        for header in ["\u{FEFF}patient_id,image_path,mask_path,mask", "\"patient_id\",\"image_path\",\"mask_path\",\"mask\""] {
+            let root = try temporaryFolder(self)
+            for n in [1, 2] { try writeSlice(root.appendingPathComponent("images"), p, n, tumor: false) }
+            var csv = header + "\n"
+            for n in [1, 2] { csv += "\(p),images/\(p)/\(p)_\(n).tif,images/\(p)/\(p)_\(n)_mask.tif,0\n" }
+            let csvURL = root.appendingPathComponent("seed.csv")
+            try Data(csv.utf8).write(to: csvURL)
+            for url in [csvURL, root] {
+                let index = try DatasetIndex.load(url)
+                XCTAssertEqual(index.source, .seedCSV(csvURL), header)
+                XCTAssertEqual(index.slices.map(\.sliceNumber), [1, 2], header)
+                XCTAssertTrue(index.problems.isEmpty, "\(header): \(index.problems)")
+            }
+        }
+    }
+
     func testMissingPathAndEmptyRootThrow() throws {
         XCTAssertThrowsError(try DatasetIndex.load(URL(fileURLWithPath: "/nonexistent/glia")))
         XCTAssertThrowsError(try DatasetIndex.load(try temporaryFolder(self)))

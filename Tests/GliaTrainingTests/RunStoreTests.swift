@@ -88,6 +88,21 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try store.run(matching: run.id).status, "finished")
     }
 
+    func testRunLookupTakesPercentAndUnderscoreLiterally() throws {
+        let store = try RunStore(workspace: workspace)
+        let config = RunConfiguration.defaults(for: .segmenter, dataPath: "/data")
+        let a = try store.createRun(config, now: Date(timeIntervalSince1970: 1_800_000_000))
+        _ = try store.createRun(config, now: Date(timeIntervalSince1970: 1_800_000_100))
+        for pattern in ["_", "%", "segmenter_", "%0800"] {
+            XCTAssertThrowsError(try store.run(matching: pattern), pattern) { error in
+                XCTAssertEqual(error as? RunStoreError, .noSuchRun(pattern))
+            }
+        }
+        // A real prefix still finds its run, and case counts.
+        XCTAssertEqual(try store.run(matching: String(a.id.dropLast(2))).id, a.id)
+        XCTAssertThrowsError(try store.run(matching: a.id.uppercased()))
+    }
+
     func testWorkspaceThatIsAFileIsRejected() throws {
         try Data("x".utf8).write(to: workspace)
         XCTAssertThrowsError(try RunStore(workspace: workspace)) { error in

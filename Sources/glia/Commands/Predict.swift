@@ -52,6 +52,9 @@ struct Predict: AsyncParsableCommand {
             if let threshold { pipeline.gateThreshold = threshold }
             let outFolder = URL(fileURLWithPath: out)
             if models.segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
+            // Named after the folder exists, so its links resolve when comparing with the inputs.
+            let masks = MaskNames(images: images, folder: outFolder)
+            var index = 0
             for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
                 let side = TIFFImage.sliceSide
                 var batch = Tensor(shape: [chunk.count, side, side, 3])
@@ -64,10 +67,11 @@ struct Predict: AsyncParsableCommand {
                     }
                 }
                 for (path, prediction) in zip(chunk, pipeline.predict(batch)) {
+                    defer { index += 1 }
                     var row = Row(image: path, probability: prediction.probability, flagged: prediction.flagged)
                     if let mask = prediction.mask {
-                        let url = outFolder.appendingPathComponent(
-                            URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + "_pred.tif")
+                        let url = masks.urls[index]
+                        if let note = masks.notes[index] { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                         let image = SliceImage(width: mask.width, height: mask.height, channels: 1,
                                                pixels: mask.pixels.map { $0 == 0 ? 0 : 255 })
                         try TIFFImage.write(image, to: url)
@@ -91,6 +95,56 @@ struct Predict: AsyncParsableCommand {
                 [r.image, r.probability.map { String(format: "%.3f", $0) } ?? "-", r.flagged ? "yes" : "no",
                  r.maskArea.map(String.init) ?? "-", r.mask ?? "-"]
             }).rendered)
+        }
+    }
+}
+
+/// Where each image's mask goes: `<stem>_pred.tif` in the output folder, or `<stem>_pred-2.tif`,
+/// `-3`... when that name is one of the input images or the mask of an earlier image of the same call
+/// (`a/x.tif b/x.tif` would otherwise share one mask, and `d/x.tif d/x_pred.tif --out d` would write a
+/// mask over an input).
+struct MaskNames {
+    /// The mask path of each image, in order.
+    var urls: [URL] = []
+    /// Why an image's mask got a numbered name, if it did.
+    var notes: [String?] = []
+
+    init(images: [String], folder: URL) {
+        let inputs = images.map { FileIdentity(URL(fileURLWithPath: $0)) }
+        var taken: [FileIdentity: String] = [:]  // identity -> what holds it, for the note
+        for (image, identity) in zip(images, inputs) where taken[identity] == nil {
+            taken[identity] = "the input image \(image)"
+        }
+        for image in images {
+            let stem = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
+            let first = folder.appendingPathComponent(stem + "_pred.tif")
+            var url = first
+            var n = 2
+            while taken[FileIdentity(url)] != nil {
+                url = folder.appendingPathComponent("\(stem)_pred-\(n).tif")
+                n += 1
+            }
+            notes.append(url == first ? nil
+                : "\(first.path) is \(taken[FileIdentity(first)]!); writing the mask of \(image) to \(url.path)")
+            taken[FileIdentity(url)] = "the mask of \(image)"
+            urls.append(url)
+        }
+    }
+}
+
+/// A file told apart from others by device and inode where it exists (so a hard link or another spelling
+/// of an input is still that input), else by its resolved path.
+private enum FileIdentity: Hashable {
+    case inode(dev: UInt64, ino: UInt64)
+    case path(String)
+
+    init(_ url: URL) {
+        let resolved = url.standardizedFileURL.resolvingSymlinksInPath()
+        var info = stat()
+        if stat(resolved.path, &info) == 0 {
+            self = .inode(dev: UInt64(info.st_dev), ino: UInt64(info.st_ino))
+        } else {
+            self = .path(resolved.path)
         }
     }
 }

@@ -173,27 +173,36 @@ struct TrainingReporter {
 
 /// Ctrl-C handling for long commands: the first press asks the work to stop cleanly, the second exits.
 final class InterruptHandler {
-    private let source: DispatchSourceSignal
+    private let sources: [DispatchSourceSignal]
+    /// SIGINT (Ctrl-C) and SIGTERM, which schedulers and `timeout` send before killing: both stop after
+    /// the step and save `last`, so a terminated run loses no more than a Ctrl-C'd one.
+    private static let signals: [Int32] = [SIGINT, SIGTERM]
 
     init(onInterrupt: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        // One serial queue for both sources: the press count is shared and must not race.
+        let queue = DispatchQueue(label: "glia.interrupt")
         let presses = UncheckedBox(0)
-        source.setEventHandler {
-            presses.value += 1
-            if presses.value == 1 {
-                FileHandle.standardError.write(Data("\nstopping after this step and saving 'last' (Ctrl-C again to quit now)\n".utf8))
-                onInterrupt()
-            } else {
-                exit(130)
+        sources = Self.signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                presses.value += 1
+                if presses.value == 1 {
+                    let how = number == SIGTERM ? "terminated" : "interrupted"
+                    FileHandle.standardError.write(Data("\n\(how): stopping after this step and saving 'last' (Ctrl-C again to quit now)\n".utf8))
+                    onInterrupt()
+                } else {
+                    exit(128 + number)
+                }
             }
+            source.resume()
+            return source
         }
-        source.resume()
     }
 
     func cancel() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        for source in sources { source.cancel() }
+        for number in Self.signals { signal(number, SIG_DFL) }
     }
 }
 
