@@ -114,8 +114,7 @@ public enum Evaluator {
         var done = 0
         while let batch = try epoch.next() {
             let side = batch.images.shape[1]
-            let probabilities = pipeline.tumorProbabilities(batch.images)
-            let masks = pipeline.maskProbabilities(batch.images)
+            let (probabilities, masks) = pipeline.stages(batch.images)
             for (i, slice) in batch.slices.enumerated() {
                 let pixels = (i * side * side)..<((i + 1) * side * side)
                 let p = probabilities?[i]

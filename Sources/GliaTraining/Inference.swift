@@ -124,6 +124,30 @@ public struct TwoStagePipeline {
         gateThreshold = classifier?.gateThreshold ?? classifier?.threshold ?? 0.5
         flipTestTimeAugmentation = segmenter?.testTimeAugmentation == .flip
         postprocessing = segmenter?.postprocessing ?? .none
+        sharesSegmenter = Self.shares(classifier, segmenter)
+    }
+
+    /// True when the classifier is a MaskGate over exactly the segmenter's weights at its input
+    /// size (the shipped pair): one ResUNet pass then serves both stages.
+    public let sharesSegmenter: Bool
+
+    private static func shares(_ classifier: TrainedModel?, _ segmenter: TrainedModel?) -> Bool {
+        guard let classifier, let segmenter, classifier.imageSize == segmenter.imageSize,
+              let gate = classifier.model as? MaskGate, let resunet = segmenter.model as? ResUNet,
+              gate.gateConfiguration.segmenter == resunet.resUNetConfiguration else { return false }
+        return zip(gate.segmenter.parameters, resunet.parameters).allSatisfy { $0.value == $1.value }
+            && zip(gate.segmenter.buffers, resunet.buffers).allSatisfy { $0.value == $1.value }
+    }
+
+    /// P(tumor) and mask probabilities of a batch, as `tumorProbabilities` and `maskProbabilities`
+    /// give them, with the shared ResUNet run once when `sharesSegmenter`.
+    public func stages(_ images: Tensor) -> (probabilities: [Float]?, masks: Tensor?) {
+        guard sharesSegmenter, let segmenter, let gate = classifier?.model as? MaskGate else {
+            return (tumorProbabilities(images), maskProbabilities(images))
+        }
+        let raw = segmenter.model.forward(segmenter.input(images), mode: .inference)
+        let probabilities = Self.softmaxTumor(gate.forwardHead(MaskGate.features(ofMasks: raw), mode: .inference))
+        return (probabilities, maskProbabilities(images, raw: raw))
     }
 
     /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.
@@ -143,8 +167,9 @@ public struct TwoStagePipeline {
         }
     }
 
-    /// Tumor probability per pixel [N, 256, 256, 1], or nil without a segmenter.
-    public func maskProbabilities(_ images: Tensor) -> Tensor? {
+    /// Tumor probability per pixel [N, 256, 256, 1], or nil without a segmenter. `raw`: the
+    /// segmenter's output on `images` when already computed.
+    public func maskProbabilities(_ images: Tensor, raw: Tensor? = nil) -> Tensor? {
         guard let segmenter else { return nil }
         /// An NHWC tensor mirrored left to right (along W).
         func flipLeftRight(_ x: Tensor) -> Tensor {
@@ -160,7 +185,7 @@ public struct TwoStagePipeline {
             return out
         }
         let input = segmenter.input(images)
-        var p = segmenter.model.forward(input, mode: .inference)
+        var p = raw ?? segmenter.model.forward(input, mode: .inference)
         if flipTestTimeAugmentation {
             // Flipping the model's input equals flipping the 256 px image first: area averaging
             // commutes with a left-right flip.
@@ -217,17 +242,24 @@ extension TwoStagePipeline {
     /// Runs both stages on a batch: masks only for flagged slices (all slices without a classifier).
     public func predict(_ images: Tensor) -> [SlicePrediction] {
         let n = images.shape[0]
-        let probabilities = tumorProbabilities(images)
+        // The shared pass computes every slice's mask anyway; otherwise only flagged slices are segmented.
+        let shared = sharesSegmenter ? stages(images) : nil
+        let probabilities = shared?.probabilities ?? tumorProbabilities(images)
         let flagged = (0..<n).map { i in probabilities.map { $0[i] >= gateThreshold } ?? true }
         var masks = [SliceMask?](repeating: nil, count: n)
         let chosen = (0..<n).filter { flagged[$0] }
         if segmenter != nil, !chosen.isEmpty {
             let side = images.shape[1]
             let per = side * side * images.shape[3]
-            let subset = Tensor(shape: [chosen.count, side, side, images.shape[3]],
-                                scalars: chosen.flatMap { images.scalars[($0 * per)..<(($0 + 1) * per)] })
-            let p = maskProbabilities(subset)!
-            for (k, i) in chosen.enumerated() {
+            let p: Tensor, rows: [Int]
+            if let all = shared?.masks {
+                (p, rows) = (all, chosen)
+            } else {
+                let subset = Tensor(shape: [chosen.count, side, side, images.shape[3]],
+                                    scalars: chosen.flatMap { images.scalars[($0 * per)..<(($0 + 1) * per)] })
+                (p, rows) = (maskProbabilities(subset)!, Array(chosen.indices))
+            }
+            for (k, i) in zip(rows, chosen) {
                 let pixels = p.scalars[(k * side * side)..<((k + 1) * side * side)].map { $0 > 0.5 ? UInt8(1) : 0 }
                 masks[i] = SliceMask(width: side, height: side, pixels: pixels)
             }
