@@ -67,11 +67,11 @@ final class DashboardEndToEndTests: XCTestCase {
         try tmux.send("D")
         try tmux.waitFor(text: "New run")
         // Segmenter rows: recipe, epochs, batch, lr, image size, steps/epoch, augment (no backbone).
-        // epochs 20 -> 10, batch 16 -> 8, image 256 -> 64.
+        // epochs 40 -> 20, batch 16 -> 8, image 128 -> 64 (-> 64: the smallest choice).
         try tmux.send("j", "Left", "j", "Left", "j", "j", "Left", "Left")
         // Conditions name everything checked: a capture can fall between two writes of one frame.
         try tmux.waitFor("the quick settings") {
-            $0.contains("image size    ◂ 64 px") && $0.contains("epochs        10") && $0.contains("batch size    8")
+            $0.contains("image size    ◂ 64 px") && $0.contains("epochs        20") && $0.contains("batch size    8")
         }
         try tmux.send("Enter")
         try tmux.waitFor("the first steps", timeout: 60) {

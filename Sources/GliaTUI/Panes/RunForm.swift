@@ -23,7 +23,7 @@ public struct RunForm: Sendable, Equatable {
         }
     }
 
-    static let epochChoices = [1, 2, 3, 5, 10, 20, 50]
+    static let epochChoices = [1, 2, 3, 5, 10, 20, 40, 50]
     static let batchChoices = [2, 4, 8, 16, 32]
     static let learningRateChoices: [Float] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
     static let imageSizeChoices = [64, 128, 256]
