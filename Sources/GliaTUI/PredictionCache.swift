@@ -95,7 +95,9 @@ public final class PredictionCache: Sendable {
         self.maskCapacity = max(1, maskCapacity)
         setOrder(order, focus: focus)
         // The task holds the cache weakly so dropping the cache ends the task (and frees the models).
+        Self.running.withLock { $0.live += 1 }
         let work = Task.detached(priority: .userInitiated) { [weak self] in
+            defer { PredictionCache.running.withLock { $0.live -= 1 } }
             let pipeline: TwoStagePipeline
             do {
                 pipeline = try TwoStagePipeline(classifier: try classifier.map { try TrainedModel.load($0, store: store) },
@@ -122,6 +124,19 @@ public final class PredictionCache: Sendable {
             }
         }
         task.withLock { $0 = work }
+        Self.running.withLock { $0.tasks.append(work) }
+    }
+
+    /// Every cache's background task, and how many are still running.
+    private static let running = Mutex<(tasks: [Task<Void, Never>], live: Int)>(([], 0))
+
+    /// Cancels every cache's background work and waits (at most `timeout` seconds) until none is
+    /// mid-prediction. Call before the process exits: exiting while a prediction runs lets OpenBLAS's
+    /// exit handler free buffers that the prediction thread is still using (a segfault at quit).
+    public static func stopAll(timeout: Double = 10) {
+        for t in running.withLock({ $0.tasks }) { t.cancel() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while running.withLock({ $0.live }) > 0, Date() < deadline { usleep(5_000) }
     }
 
     deinit { task.withLock { $0 }?.cancel() }

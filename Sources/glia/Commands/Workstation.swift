@@ -66,6 +66,7 @@ struct Workstation: AsyncParsableCommand {
             defer { screen.close() }
             App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message,
                 workbench: workbench).run()
+            PredictionCache.stopAll()
         }
     }
 }
