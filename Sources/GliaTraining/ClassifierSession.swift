@@ -155,14 +155,10 @@ public final class ClassifierSession: RecipeSession {
             let p = pipeline.maskProbabilities(batch.images)!
             let side = batch.images.shape[1] * batch.images.shape[2]
             for (i, slice) in batch.slices.enumerated() {
-                var o = SliceOverlap(patientID: slice.patientID, intersection: 0, predicted: 0, truth: 0)
-                for k in (i * side)..<((i + 1) * side) {
-                    let predicted = p.scalars[k] > 0.5, truth = batch.masks.scalars[k] > 0.5
-                    if predicted { o.predicted += 1 }
-                    if truth { o.truth += 1 }
-                    if predicted && truth { o.intersection += 1 }
-                }
-                out.append(o)
+                let range = (i * side)..<((i + 1) * side)
+                let overlap = try MaskOverlap(predicted: p.scalars[range].map { $0 > 0.5 ? 1 : 0 },
+                                              truth: batch.masks.scalars[range].map { $0 > 0.5 ? 1 : 0 })
+                out.append(SliceOverlap(patientID: slice.patientID, overlap: overlap))
             }
         }
         return out

@@ -7,21 +7,20 @@
 // Candidates are 0 and every observed score, so the chosen t reproduces exactly the decisions seen.
 import GliaCore
 
-/// Pixel counts of one slice's predicted mask against its truth (at 256x256).
+/// One slice's predicted mask against its truth (at 256x256), with its patient.
 public struct SliceOverlap: Sendable, Equatable {
     public var patientID: String
-    /// Pixels in both masks.
-    public var intersection: Int
-    /// Pixels in the predicted mask.
-    public var predicted: Int
-    /// Pixels in the true mask.
-    public var truth: Int
+    public var overlap: MaskOverlap
 
-    public init(patientID: String, intersection: Int, predicted: Int, truth: Int) {
+    public init(patientID: String, overlap: MaskOverlap) {
         self.patientID = patientID
-        self.intersection = intersection
-        self.predicted = predicted
-        self.truth = truth
+        self.overlap = overlap
+    }
+
+    /// From pixel counts: in both masks, in the predicted mask, in the true mask.
+    public init(patientID: String, intersection: Int, predicted: Int, truth: Int) {
+        self.init(patientID: patientID, overlap: MaskOverlap(truePositives: intersection, falsePositives: predicted - intersection,
+                                                             falseNegatives: truth - intersection))
     }
 }
 
@@ -54,21 +53,15 @@ public enum ThresholdChoice {
         return best.map { ($0.t, $0.dice) } ?? (0.5, nil)
     }
 
-    /// Mean over patients with tumor of 2 sum(I) / (sum(P) + sum(T)), counting only gated slices'
-    /// predictions; nil when no patient has tumor.
+    /// Mean per-volume Dice over patients with tumor when only slices scoring >= `t` keep their
+    /// predicted mask (the others predict nothing); nil when no patient has tumor.
     public static func meanVolumeDice(scores: [Float], overlaps: [SliceOverlap], gate t: Float) -> Double? {
-        var sums: [String: (i: Int, p: Int, t: Int)] = [:]
+        var volumes = VolumeDiceAccumulator()
         for (s, o) in zip(scores, overlaps) {
-            var v = sums[o.patientID] ?? (0, 0, 0)
-            if s >= t {
-                v.i += o.intersection
-                v.p += o.predicted
-            }
-            v.t += o.truth
-            sums[o.patientID] = v
+            let kept = s >= t ? o.overlap : MaskOverlap(truePositives: 0, falsePositives: 0, falseNegatives: o.overlap.truthArea)
+            volumes.add(patient: o.patientID, overlap: kept)
         }
-        let dice = sums.values.filter { $0.t > 0 }.map { 2 * Double($0.i) / Double($0.p + $0.t) }
-        return dice.isEmpty ? nil : dice.reduce(0, +) / Double(dice.count)
+        return volumes.summary?.mean
     }
 
     /// 0 and each distinct score, ascending.
