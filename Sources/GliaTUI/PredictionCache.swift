@@ -113,12 +113,13 @@ public final class PredictionCache: Sendable {
                 $0.ready = true
                 $0.version += 1
             }
+            var neighbours = NeighbourContext()
             while !Task.isCancelled, let cache = self {
                 guard let key = cache.nextWanted() else {
                     try? await Task.sleep(nanoseconds: 25_000_000)
                     continue
                 }
-                let result = PredictionCache.predict(key, pipeline: pipeline, source: source)
+                let result = PredictionCache.predict(key, pipeline: pipeline, source: source, neighbours: &neighbours)
                 cache.save(result, for: key)
                 await Task.yield()
             }
@@ -217,15 +218,19 @@ public final class PredictionCache: Sendable {
         }
     }
 
-    /// Predicts one slice (runs on the cache's task, which owns `pipeline`).
-    private static func predict(_ key: SliceKey, pipeline: TwoStagePipeline, source: any SliceSource) -> CachedPrediction {
+    /// Predicts one slice (runs on the cache's task, which owns `pipeline`); a gate that reads
+    /// neighbouring slices finds them in `neighbours`.
+    private static func predict(_ key: SliceKey, pipeline: TwoStagePipeline, source: any SliceSource,
+                                neighbours: inout NeighbourContext) -> CachedPrediction {
         guard let loaded = try? source.load(patient: key.patient, slice: key.slice), loaded.image.channels == 3 else {
             return CachedPrediction(probability: nil, flagged: false, mask: nil, predictedArea: 0, dice: nil, truthArea: nil)
         }
         let image = loaded.image
-        var batch = Tensor(shape: [1, image.height, image.width, 3])
-        batch.scalars.withUnsafeMutableBufferPointer { Normalization.unitRange.write(image, into: $0) }
-        let p = pipeline.predict(batch)[0]
+        let area = neighbours.neighbourArea(patient: key.patient, slice: key.slice, image: image, pipeline: pipeline) { n in
+            try? source.load(patient: key.patient, slice: n).image
+        }
+        let p = pipeline.predict(NeighbourContext.batch([image]), neighbourAreas: [area])[0]
+        if let e = p.evidence { neighbours.record(e, patient: key.patient, slice: key.slice) }
         let predicted = p.mask?.pixels ?? [UInt8](repeating: 0, count: image.width * image.height)
         let dice = loaded.truth.flatMap { truth in (try? MaskOverlap(predicted: predicted, truth: truth.pixels))?.dice }
         return CachedPrediction(probability: p.probability, flagged: p.flagged, mask: p.mask, predictedArea: p.mask?.area ?? 0,

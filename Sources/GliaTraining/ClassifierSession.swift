@@ -5,7 +5,9 @@
 // Frozen features (a frozen ResNet backbone, the seed's transfer-learning strategy, and always the
 // MaskGate's segmenter): the frozen part runs in inference mode once per slice and its features are
 // cached, so the first epoch pays for it and every later epoch costs only the head. Augmentation is
-// off in that mode: an augmented image would need new features.
+// off in that mode: an augmented image would need new features. The MaskGate's cache is its mask
+// evidence per patient and slice number, computed for a whole part at once, since a slice's gate
+// input reads its neighbours' evidence too.
 //
 // Every validation also chooses the thresholds stored with the checkpoint (Thresholds.swift): the
 // decision threshold on the validation slices, and, when a segmenter is at hand (the MaskGate's own,
@@ -21,8 +23,10 @@ public final class ClassifierSession: RecipeSession {
     public private(set) var state: TrainingState
     private let loss = SoftmaxCrossEntropy()
     private var batches: BatchCursor
-    /// Frozen-part features per slice id (frozen backbone or MaskGate only).
+    /// Frozen-backbone features per slice id.
     private var featureCache: [String: Tensor] = [:]
+    /// MaskGate: mask evidence by patient, then slice number.
+    private var evidence: [String: [Int: MaskEvidence]] = [:]
     private let network: SliceClassifierNetwork
     /// The segmenter that scores gate thresholds, when there is one.
     private let gateSegmenter: TrainedModel?
@@ -52,7 +56,8 @@ public final class ClassifierSession: RecipeSession {
             guard trained.imageSize == c.imageSize else {
                 throw TrainingDataError("\(path) was trained at \(trained.imageSize) px; the gate must run at the same size, not \(c.imageSize)")
             }
-            let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: resunet.resUNetConfiguration), seed: c.seed)
+            let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: resunet.resUNetConfiguration,
+                                                                    neighbourReach: c.neighbourReach), seed: c.seed)
             for (target, source) in zip(gate.segmenter.parameters, resunet.parameters) { target.value = source.value }
             for (target, source) in zip(gate.segmenter.buffers, resunet.buffers) { target.value = source.value }
             model = gate
@@ -99,7 +104,7 @@ public final class ClassifierSession: RecipeSession {
         if network.cachesFeatures {
             let members = data.train.plan(epoch: epoch)[step]
             labels = members.map { data.train.tumorFlags[$0] ? 1 : 0 }
-            let features = try cachedFeatures(members, loader: data.train, epoch: epoch, index: step)
+            let features = try headInputs(members, loader: data.train, epoch: epoch, index: step)
             logits = network.forwardHead(features, mode: .training)
         } else {
             let batch = data.resized(try batches.batch(epoch: epoch, index: step))
@@ -121,7 +126,7 @@ public final class ClassifierSession: RecipeSession {
             let labels = members.map { loader.tumorFlags[$0] ? 1 : 0 }
             let logits: Tensor
             if network.cachesFeatures {
-                logits = network.forwardHead(try cachedFeatures(members, loader: loader, epoch: 0, index: index),
+                logits = network.forwardHead(try headInputs(members, loader: loader, epoch: 0, index: index),
                                              mode: .inference)
             } else {
                 let batch = data.resized(try loader.makeBatch(epoch: 0, index: index, members: members))
@@ -164,7 +169,37 @@ public final class ClassifierSession: RecipeSession {
         return out
     }
 
-    /// Features [N, h, w, C] of `members`, computing (without augmentation) only the uncached ones.
+    /// The head's inputs for `members`: the gate's (with neighbours), or cached backbone features.
+    private func headInputs(_ members: [Int], loader: Loader, epoch: Int, index: Int) throws -> Tensor {
+        guard case .gate(let gate) = network else {
+            return try cachedFeatures(members, loader: loader, epoch: epoch, index: index)
+        }
+        try computeEvidence(of: loader, gate: gate)
+        let records = members.map { loader.records[$0] }
+        let reach = gate.gateConfiguration.neighbourReach
+        return gate.features(evidence: records.map { evidence[$0.patientID]![$0.sliceNumber]! },
+                             neighbourAreas: records.map {
+                                 MaskEvidence.neighbourArea(of: $0.sliceNumber, in: evidence[$0.patientID]!, reach: reach)
+                             })
+    }
+
+    /// Runs the gate's segmenter (without augmentation) over every slice of `loader`, once per part:
+    /// the parts' patients are disjoint, so a known first patient means the part is done.
+    private func computeEvidence(of loader: Loader, gate: MaskGate) throws {
+        guard let first = loader.records.first, evidence[first.patientID] == nil else { return }
+        let size = max(configuration.batchSize, 1)
+        for (index, start) in stride(from: 0, to: loader.records.count, by: size).enumerated() {
+            let members = Array(start..<min(start + size, loader.records.count))
+            let batch = data.resized(try loader.makeBatch(epoch: 0, index: index, members: members))
+            let found = MaskEvidence.of(masks: gate.segmenter.forward(batch.images, mode: .inference))
+            for (member, e) in zip(members, found) {
+                let record = loader.records[member]
+                evidence[record.patientID, default: [:]][record.sliceNumber] = e
+            }
+        }
+    }
+
+    /// Backbone features [N, h, w, C] of `members`, computing (without augmentation) only the uncached ones.
     private func cachedFeatures(_ members: [Int], loader: Loader, epoch: Int, index: Int) throws -> Tensor {
         let missing = members.filter { featureCache[loader.records[$0].id] == nil }
         if !missing.isEmpty {
@@ -216,6 +251,7 @@ private enum SliceClassifierNetwork {
         }
     }
 
+    /// Frozen-backbone features (the gate reads evidence instead; see `headInputs`).
     func features(_ x: Tensor) -> Tensor {
         switch self {
         case .resnet(let m): return m.features(x)

@@ -110,29 +110,48 @@ public enum Evaluator {
         var scores: [Float] = [], labels: [Int] = []
         var confusion = BinaryConfusionMatrix()
         var volumes = VolumeScorer(postprocessing: postprocessing)
+        // A patient's slices wait here until the patient ends: a gate that reads neighbouring slices
+        // decides each slice only once all of them are known.
+        var pending: [PendingSlice] = []
+        func finishPatient() throws {
+            var probabilities = pending.map(\.probability)
+            let evidence = pending.compactMap(\.evidence)
+            if pipeline.neighbourReach > 0, evidence.count == pending.count {
+                let volume = Dictionary(zip(pending.map(\.slice.sliceNumber), evidence), uniquingKeysWith: { first, _ in first })
+                if let read = pipeline.tumorProbabilities(volume: volume) {
+                    probabilities = pending.map { read[$0.slice.sliceNumber] }
+                }
+            }
+            for (item, p) in zip(pending, probabilities) {
+                if let p {
+                    scores.append(p)
+                    labels.append(item.label)
+                    confusion.add(predicted: p >= pipeline.threshold, actual: item.label == 1)
+                }
+                if let predicted = item.predicted {
+                    try volumes.add(item.slice, width: item.width, predicted: predicted, truth: item.truth,
+                                    flagged: p.map { $0 >= pipeline.gateThreshold } ?? true)
+                }
+            }
+            pending = []
+        }
         let epoch = loader.batches(epoch: 0)
         var done = 0
         while let batch = try epoch.next() {
             let side = batch.images.shape[1]
-            let (probabilities, masks) = pipeline.stages(batch.images)
+            let (probabilities, masks, evidence) = pipeline.stages(batch.images)
             for (i, slice) in batch.slices.enumerated() {
+                if let last = pending.last, last.slice.patientID != slice.patientID { try finishPatient() }
                 let pixels = (i * side * side)..<((i + 1) * side * side)
-                let p = probabilities?[i]
-                if let p {
-                    scores.append(p)
-                    labels.append(batch.labels[i])
-                    confusion.add(predicted: p >= pipeline.threshold, actual: batch.labels[i] == 1)
-                }
-                if let masks {
-                    try volumes.add(slice, width: side,
-                                    predicted: masks.scalars[pixels].map { $0 > 0.5 ? 1 : 0 },
-                                    truth: batch.masks.scalars[pixels].map { $0 > 0.5 ? 1 : 0 },
-                                    flagged: p.map { $0 >= pipeline.gateThreshold } ?? true)
-                }
+                pending.append(PendingSlice(
+                    slice: slice, label: batch.labels[i], probability: probabilities?[i], evidence: evidence?[i],
+                    width: side, predicted: masks.map { m in m.scalars[pixels].map { $0 > 0.5 ? 1 : 0 } },
+                    truth: batch.masks.scalars[pixels].map { $0 > 0.5 ? 1 : 0 }))
             }
             done += 1
             progress(done, epoch.batchCount)
         }
+        try finishPatient()
         try volumes.finishPatient()
         let classifier = pipeline.classifier == nil ? nil : ClassifierReport(
             threshold: pipeline.threshold, accuracy: confusion.accuracy, sensitivity: confusion.recall,
@@ -146,6 +165,18 @@ public enum Evaluator {
             pipeline: pipeline.segmenter == nil || pipeline.classifier == nil
                 ? nil : volumes.report(gated: true, gateThreshold: pipeline.gateThreshold))
     }
+}
+
+/// One slice's first-pass results, held until its patient's last slice has passed.
+private struct PendingSlice {
+    var slice: SliceRecord
+    var label: Int
+    /// P(tumor) of the slice read alone.
+    var probability: Float?
+    var evidence: MaskEvidence?
+    var width: Int
+    var predicted: [UInt8]?
+    var truth: [UInt8]
 }
 
 /// Per-volume scoring of the segmenter alone and of the gated pipeline, one patient at a time.

@@ -139,15 +139,46 @@ public struct TwoStagePipeline {
             && zip(gate.segmenter.buffers, resunet.buffers).allSatisfy { $0.value == $1.value }
     }
 
+    /// Slices on either side whose masks the classifier reads (a MaskGate's reach; else 0).
+    public var neighbourReach: Int { (classifier?.model as? MaskGate)?.gateConfiguration.neighbourReach ?? 0 }
+
     /// P(tumor) and mask probabilities of a batch, as `tumorProbabilities` and `maskProbabilities`
-    /// give them, with the shared ResUNet run once when `sharesSegmenter`.
-    public func stages(_ images: Tensor) -> (probabilities: [Float]?, masks: Tensor?) {
-        guard sharesSegmenter, let segmenter, let gate = classifier?.model as? MaskGate else {
-            return (tumorProbabilities(images), maskProbabilities(images))
+    /// give them, with the shared ResUNet run once when `sharesSegmenter`. A MaskGate classifier also
+    /// gives each slice's evidence: its P(tumor) here is of the slice seen alone, and
+    /// `tumorProbabilities(evidence:neighbourAreas:)` gives the one with its neighbours.
+    public func stages(_ images: Tensor) -> (probabilities: [Float]?, masks: Tensor?, evidence: [MaskEvidence]?) {
+        let raw = sharesSegmenter ? segmenter.map { $0.model.forward($0.input(images), mode: .inference) } : nil
+        guard let gate = gatePass(images, raw: raw) else {
+            return (tumorProbabilities(images), maskProbabilities(images), nil)
         }
-        let raw = segmenter.model.forward(segmenter.input(images), mode: .inference)
-        let probabilities = Self.softmaxTumor(gate.forwardHead(MaskGate.features(ofMasks: raw), mode: .inference))
-        return (probabilities, maskProbabilities(images, raw: raw))
+        return (gate.probabilities, maskProbabilities(images, raw: raw), gate.evidence)
+    }
+
+    /// A MaskGate classifier's pass: each slice's evidence and P(tumor) read alone; `raw`: the
+    /// shared segmenter's output on `images`, when already computed. Nil for other classifiers.
+    public func gatePass(_ images: Tensor, raw: Tensor? = nil) -> (probabilities: [Float], evidence: [MaskEvidence])? {
+        guard let classifier, let gate = classifier.model as? MaskGate else { return nil }
+        let evidence = MaskEvidence.of(masks: raw ?? gate.segmenter.forward(classifier.input(images), mode: .inference))
+        return (tumorProbabilities(evidence: evidence, neighbourAreas: evidence.map { _ in nil })!, evidence)
+    }
+
+    /// A MaskGate's P(tumor) from each slice's evidence and its neighbours' area
+    /// (`MaskEvidence.neighbourArea`; nil: no neighbour known); nil unless the classifier is a MaskGate.
+    public func tumorProbabilities(evidence: [MaskEvidence], neighbourAreas: [Float?]) -> [Float]? {
+        guard let gate = classifier?.model as? MaskGate else { return nil }
+        return Self.softmaxTumor(gate.forwardHead(gate.features(evidence: evidence, neighbourAreas: neighbourAreas),
+                                                  mode: .inference))
+    }
+
+    /// A MaskGate's P(tumor) for each slice of one volume (evidence by slice number), each read with
+    /// its neighbours; nil unless the classifier is a MaskGate.
+    public func tumorProbabilities(volume: [Int: MaskEvidence]) -> [Int: Float]? {
+        let numbers = volume.keys.sorted()
+        let reach = neighbourReach
+        guard let p = tumorProbabilities(
+            evidence: numbers.map { volume[$0]! },
+            neighbourAreas: numbers.map { MaskEvidence.neighbourArea(of: $0, in: volume, reach: reach) }) else { return nil }
+        return Dictionary(uniqueKeysWithValues: zip(numbers, p))
     }
 
     /// P(tumor) per image (softmax of the classifier's logits), or nil without a classifier.
@@ -236,15 +267,24 @@ public struct SlicePrediction: Sendable {
     public var flagged: Bool
     /// The binary mask (256x256) when segmented.
     public var mask: SliceMask?
+    /// A MaskGate classifier's evidence of the slice (what its neighbours read).
+    public var evidence: MaskEvidence?
 }
 
 extension TwoStagePipeline {
     /// Runs both stages on a batch: masks only for flagged slices (all slices without a classifier).
-    public func predict(_ images: Tensor) -> [SlicePrediction] {
+    /// `neighbourAreas`: for a MaskGate that reads neighbours, each slice's neighbour area
+    /// (`MaskEvidence.neighbourArea`); without them every slice is read alone.
+    public func predict(_ images: Tensor, neighbourAreas: [Float?]? = nil) -> [SlicePrediction] {
         let n = images.shape[0]
         // The shared pass computes every slice's mask anyway; otherwise only flagged slices are segmented.
         let shared = sharesSegmenter ? stages(images) : nil
-        let probabilities = shared?.probabilities ?? tumorProbabilities(images)
+        let gate = shared == nil ? gatePass(images, raw: nil) : nil
+        let evidence = shared?.evidence ?? gate?.evidence
+        var probabilities = shared?.probabilities ?? gate?.probabilities ?? tumorProbabilities(images)
+        if let evidence, let neighbourAreas {
+            probabilities = tumorProbabilities(evidence: evidence, neighbourAreas: neighbourAreas)
+        }
         let flagged = (0..<n).map { i in probabilities.map { $0[i] >= gateThreshold } ?? true }
         var masks = [SliceMask?](repeating: nil, count: n)
         let chosen = (0..<n).filter { flagged[$0] }
@@ -264,6 +304,8 @@ extension TwoStagePipeline {
                 masks[i] = SliceMask(width: side, height: side, pixels: pixels)
             }
         }
-        return (0..<n).map { SlicePrediction(probability: probabilities?[$0], flagged: flagged[$0], mask: masks[$0]) }
+        return (0..<n).map {
+            SlicePrediction(probability: probabilities?[$0], flagged: flagged[$0], mask: masks[$0], evidence: evidence?[$0])
+        }
     }
 }

@@ -62,6 +62,9 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public var segmenterPath: String?
     /// A split file (split.json) to train on instead of making one from the fractions and seed.
     public var splitPath: String?
+    /// Classifier, "segmenter" backbone: the slices on either side of a slice whose masks the gate
+    /// reads (0: the slice alone). Default 2, chosen on validation patients (README "Training").
+    public var neighbourReach: Int
 
     /// The segmenter's default epochs; early stopping is off by default (patience = epochs), since a
     /// cosine schedule does its best work in its last, low-rate epochs.
@@ -76,7 +79,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
                 weightDecay: 0, seed: 1, patience: 3, trainFraction: 0.7, validationFraction: 0.15,
                 tumorFraction: 0, augment: true, imageSize: 256, backbone: "resnet18",
                 freezeBackbone: false, weightsPath: nil, maxStepsPerEpoch: 0,
-                loss: .focalTversky, schedule: .plateau, segmenterPath: nil, splitPath: nil)
+                loss: .focalTversky, schedule: .plateau, segmenterPath: nil, splitPath: nil, neighbourReach: 2)
         case .segmenter:
             return RunConfiguration(
                 recipe: .segmenter, dataPath: dataPath, epochs: segmenterEpochs, batchSize: 16, learningRate: 1e-3,
@@ -90,14 +93,15 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case recipe, dataPath, epochs, batchSize, learningRate, weightDecay, seed, patience, trainFraction,
              validationFraction, tumorFraction, augment, imageSize, backbone, freezeBackbone, weightsPath,
-             maxStepsPerEpoch, loss, schedule, segmenterPath, splitPath
+             maxStepsPerEpoch, loss, schedule, segmenterPath, splitPath, neighbourReach
     }
 
     public init(recipe: RecipeKind, dataPath: String, epochs: Int, batchSize: Int, learningRate: Float,
                 weightDecay: Float, seed: UInt64, patience: Int, trainFraction: Double, validationFraction: Double,
                 tumorFraction: Double, augment: Bool, imageSize: Int, backbone: String, freezeBackbone: Bool,
                 weightsPath: String?, maxStepsPerEpoch: Int, loss: SegmentationLossKind,
-                schedule: LearningRateScheduleKind, segmenterPath: String?, splitPath: String?) {
+                schedule: LearningRateScheduleKind, segmenterPath: String?, splitPath: String?,
+                neighbourReach: Int = 0) {
         self.recipe = recipe
         self.dataPath = dataPath
         self.epochs = epochs
@@ -119,6 +123,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
         self.schedule = schedule
         self.segmenterPath = segmenterPath
         self.splitPath = splitPath
+        self.neighbourReach = neighbourReach
     }
 
     public init(from decoder: Decoder) throws {
@@ -144,5 +149,30 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
         schedule = try c.decodeIfPresent(LearningRateScheduleKind.self, forKey: .schedule) ?? .plateau
         segmenterPath = try c.decodeIfPresent(String.self, forKey: .segmenterPath)
         splitPath = try c.decodeIfPresent(String.self, forKey: .splitPath)
+        neighbourReach = try c.decodeIfPresent(Int.self, forKey: .neighbourReach) ?? 0
+    }
+
+    /// Points a classifier run at a trained segmenter file: the pipeline's gate threshold is chosen
+    /// with it, and its `split.json`, when one lies beside it, is the split unless `keepSplit`. For
+    /// the "segmenter" backbone (the default then, unless `keepBackbone`) the gate also runs at the
+    /// segmenter's input size (`requestedImageSize`, when given, must equal it), trains on cached
+    /// features of un-augmented slices, and at learning rate 0.05 (unless `keepLearningRate`): three
+    /// parameters learn fast.
+    public mutating func gate(on file: URL, keepSplit: Bool, keepBackbone: Bool, requestedImageSize: Int?,
+                              keepLearningRate: Bool) throws {
+        segmenterPath = file.path
+        if !keepSplit {
+            let beside = file.deletingLastPathComponent().appendingPathComponent("split.json")
+            if FileManager.default.fileExists(atPath: beside.path) { splitPath = beside.path }
+        }
+        if !keepBackbone { backbone = ClassifierSession.segmenterBackbone }
+        guard backbone == ClassifierSession.segmenterBackbone else { return }
+        let trained = try TrainedModel.load(file.path, store: nil)
+        if let requestedImageSize, requestedImageSize != trained.imageSize {
+            throw TrainingDataError("image size \(requestedImageSize): the segmenter \(file.path) runs at \(trained.imageSize) px, and so must its gate")
+        }
+        imageSize = trained.imageSize
+        augment = false
+        if !keepLearningRate { learningRate = 0.05 }
     }
 }

@@ -5,6 +5,7 @@
 // from the shipped split, `glia predict` runs; with an empty GLIA_MODELS each says where it looked.
 import Foundation
 import GliaCore
+import GliaData
 import GliaTestSupport
 import XCTest
 
@@ -110,5 +111,57 @@ final class ShippedModelsEndToEndTests: XCTestCase {
             XCTAssertTrue(none.errors.contains("give --classifier, --segmenter or both (no shipped models in \(empty.path); train with"),
                           none.errors)
         }
+    }
+
+    /// A gate that reads neighbouring slices: `glia predict` finds a slice's neighbours beside it by
+    /// the kaggle naming, given or not, so one slice alone gets the P(tumor) it gets among its
+    /// neighbours; a copy under another name has none and is read alone.
+    func testPredictReadsNeighboursBesideTheImage() throws {
+        guard GliaProcess.executable != nil else { throw XCTSkip("skipped: no glia executable next to the test bundle") }
+        let models = Self.bench.work.appendingPathComponent("models-neighbours")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        let patient = try patients()[0]
+        let folder = try Self.bench.dataset.get().appendingPathComponent(patient)
+        let slices = (1...8).map { folder.appendingPathComponent("\(patient)_\($0).tif") }
+
+        // An untrained segmenter whose head is shifted so that about half of slice 5's pixels are
+        // called tumor: its mask areas then differ from slice to slice.
+        let resunet = try ResUNet(configuration: ResUNetConfiguration(filters: [4, 8, 16]), seed: 1)
+        let image = try TIFFImage.readImage(slices[4]).value
+        var x = Tensor(shape: [1, image.height, image.width, 3])
+        x.scalars.withUnsafeMutableBufferPointer { Normalization.unitRange.write(image, into: $0) }
+        let logits = resunet.forward(x, mode: .inference).scalars.map { log(Double($0) / (1 - Double($0))) }.sorted()
+        let head = try XCTUnwrap(resunet.head.bias)
+        head.value.scalars[0] -= Float(logits[logits.count / 2])
+        try Checkpoint.saveModel(resunet, to: models.appendingPathComponent("segmenter.safetensors"))
+        // P(tumor) = sigmoid(n - 8): the neighbours' area alone decides.
+        let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: resunet.resUNetConfiguration, neighbourReach: 2),
+                                seed: 1)
+        for (t, s) in zip(gate.segmenter.parameters, resunet.parameters) { t.value = s.value }
+        gate.weight.value.scalars = [0, 0, 1]
+        gate.bias.value.scalars = [-8]
+        try Checkpoint.saveModel(gate, to: models.appendingPathComponent("classifier.safetensors"))
+        let copies = Self.bench.work.appendingPathComponent("copies")
+        try FileManager.default.createDirectory(at: copies, withIntermediateDirectories: true)
+        let renamed = try slices.enumerated().map { k, url in
+            let copy = copies.appendingPathComponent("copy\(k).tif")
+            try? FileManager.default.removeItem(at: copy)
+            try FileManager.default.copyItem(at: url, to: copy)
+            return copy
+        }
+        let env = ["GLIA_MODELS": models.path]
+        let workspace = Self.bench.work.appendingPathComponent("neighbour-ws").path
+        func probabilities(_ images: [URL], out: String) throws -> [Double] {
+            let run = try GliaProcess.run(["predict"] + images.map(\.path) + ["--out", Self.bench.work.appendingPathComponent(out).path,
+                                                                              "--json", "--workspace", workspace], environment: env)
+            XCTAssertEqual(run.status, 0, run.errors)
+            let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [[String: Any]])
+            return try rows.map { try XCTUnwrap($0["probability"] as? Double) }
+        }
+        let together = try probabilities(slices + renamed, out: "pred-together")
+        let alone = try probabilities([slices[4]], out: "pred-alone")
+        XCTAssertEqual(alone[0], together[4], accuracy: 1e-6, "slice 5 alone reads its neighbours from its folder")
+        let changed = (0..<8).filter { abs(together[$0] - together[8 + $0]) > 1e-4 }
+        XCTAssertFalse(changed.isEmpty, "no slice's P(tumor) changed with its neighbours: \(together)")
     }
 }

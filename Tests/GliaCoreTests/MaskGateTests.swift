@@ -11,19 +11,50 @@ final class MaskGateTests: XCTestCase {
         var p = Tensor(shape: [2, 4, 4, 1])
         p.scalars[0] = 0.9; p.scalars[1] = 0.6; p.scalars[5] = 0.51; p.scalars[6] = 0.5
         p.scalars[16 + 3] = 0.4
-        let f = MaskGate.features(ofMasks: p)
+        let e = MaskEvidence.of(masks: p)
         // 3 of 16 pixels scale to 3 * 65536 / 16 pixels of a 256x256 slice.
-        XCTAssertEqual(Double(f.scalars[0]), log(1 + 3 * 4096.0), accuracy: 1e-5)
-        XCTAssertEqual(f.scalars[1], 0.9)
-        XCTAssertEqual(f.scalars[2], 0)
-        XCTAssertEqual(f.scalars[3], 0.4)
+        XCTAssertEqual(Double(e[0].logArea), log(1 + 3 * 4096.0), accuracy: 1e-5)
+        XCTAssertEqual(e[0].peak, 0.9)
+        XCTAssertEqual(e[1], MaskEvidence(logArea: 0, peak: 0.4))
+    }
+
+    func testNeighbourAreaIsTheLargestWithinReachLeavingTheSliceOut() throws {
+        let volume: [Int: MaskEvidence] = [3: .init(logArea: 9, peak: 1), 4: .init(logArea: 2, peak: 0.6),
+                                           5: .init(logArea: 7, peak: 0.9), 7: .init(logArea: 8, peak: 0.9)]
+        XCTAssertEqual(MaskEvidence.neighbourArea(of: 4, in: volume, reach: 1), 9)
+        XCTAssertEqual(MaskEvidence.neighbourArea(of: 5, in: volume, reach: 1), 2)
+        XCTAssertEqual(MaskEvidence.neighbourArea(of: 5, in: volume, reach: 2), 9)
+        XCTAssertEqual(MaskEvidence.neighbourArea(of: 3, in: volume, reach: 1), 2, "slice 3's own 9 is left out")
+        XCTAssertNil(MaskEvidence.neighbourArea(of: 12, in: volume, reach: 2))
+
+        let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: small.segmenter, neighbourReach: 2), seed: 3)
+        XCTAssertEqual(gate.weight.value.shape, [3])
+        let f = gate.features(evidence: [volume[4]!, volume[7]!], neighbourAreas: [9, nil])
+        XCTAssertEqual(f.scalars, [2, 0.6, 9, 8, 0.9, 8], "no neighbour known: the slice's own area stands in")
+    }
+
+    func testReachIsValidatedAndOldConfigurationsReadAsReachZero() throws {
+        let old = #"{"segmenter": {"filters": [4, 8], "inputChannels": 3, "outputChannels": 1}}"#
+        XCTAssertEqual(try JSONDecoder().decode(MaskGateConfiguration.self, from: Data(old.utf8)).neighbourReach, 0)
+        for bad in [-1, MaskGateConfiguration.maximumNeighbourReach + 1] {
+            XCTAssertThrowsError(try MaskGateConfiguration(segmenter: small.segmenter, neighbourReach: bad).validate()) {
+                XCTAssertTrue("\($0)".contains("neighbourReach"), "\($0)")
+            }
+        }
     }
 
     func testHeadGradientMatchesFiniteDifferences() throws {
-        let gate = try MaskGate(configuration: small, seed: 3)
-        let features = Tensor(shape: [3, 2], scalars: [0, 0.1, 4.2, 0.8, 9.5, 0.99])
+        try checkHeadGradient(small, features: Tensor(shape: [3, 2], scalars: [0, 0.1, 4.2, 0.8, 9.5, 0.99]),
+                              weights: [0.7, -1.3])
+        try checkHeadGradient(MaskGateConfiguration(segmenter: small.segmenter, neighbourReach: 1),
+                              features: Tensor(shape: [3, 3], scalars: [0, 0.1, 6, 4.2, 0.8, 0, 9.5, 0.99, 3]),
+                              weights: [0.7, -1.3, 0.4])
+    }
+
+    private func checkHeadGradient(_ configuration: MaskGateConfiguration, features: Tensor, weights: [Float]) throws {
+        let gate = try MaskGate(configuration: configuration, seed: 3)
         let labels = [0, 1, 1]
-        gate.weight.value.scalars = [0.7, -1.3]
+        gate.weight.value.scalars = weights
         gate.bias.value.scalars = [0.4]
         gate.zeroGradients()
         let logits = gate.forwardHead(features, mode: .training)
@@ -46,16 +77,17 @@ final class MaskGateTests: XCTestCase {
     }
 
     func testCheckpointRoundTripRebuildsTheGate() throws {
-        let gate = try MaskGate(configuration: small, seed: 3)
-        gate.weight.value.scalars = [2, 5]
+        let configuration = MaskGateConfiguration(segmenter: small.segmenter, neighbourReach: 2)
+        let gate = try MaskGate(configuration: configuration, seed: 3)
+        gate.weight.value.scalars = [2, 5, 1]
         gate.segmenter.head.weight.value.scalars[0] = 0.25
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try Checkpoint.saveModel(gate, to: url)
         let (model, _) = try Checkpoint.loadModel(from: url)
         let loaded = try XCTUnwrap(model as? MaskGate)
-        XCTAssertEqual(loaded.gateConfiguration, small)
-        XCTAssertEqual(loaded.weight.value.scalars, [2, 5])
+        XCTAssertEqual(loaded.gateConfiguration, configuration)
+        XCTAssertEqual(loaded.weight.value.scalars, [2, 5, 1])
         XCTAssertEqual(loaded.segmenter.head.weight.value.scalars[0], 0.25)
         let x = GradientCheck.randomTensor([1, 8, 8, 3], seed: 2)
         XCTAssertEqual(loaded.forward(x, mode: .inference).scalars, gate.forward(x, mode: .inference).scalars)

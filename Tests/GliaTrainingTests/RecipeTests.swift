@@ -82,19 +82,19 @@ final class RecipeTests: XCTestCase {
     /// thresholds, and its decisions are accurate on the validation patients.
     private func assertGateLearnsFromSegmenter(_ segmenter: URL, split: DatasetSplit) async throws {
         var c = RunConfiguration.defaults(for: .classifier, dataPath: Self.phantom.path)
-        c.backbone = ClassifierSession.segmenterBackbone
-        c.segmenterPath = segmenter.path
-        c.splitPath = segmenter.deletingLastPathComponent().appendingPathComponent("split.json").path
-        c.imageSize = 64
-        c.augment = false
-        c.learningRate = 0.05
+        try c.gate(on: segmenter, keepSplit: false, keepBackbone: false, requestedImageSize: nil, keepLearningRate: false)
+        XCTAssertEqual(c.backbone, ClassifierSession.segmenterBackbone)
+        XCTAssertEqual(c.imageSize, 64, "the segmenter's input size")
+        XCTAssertEqual(c.splitPath, segmenter.deletingLastPathComponent().appendingPathComponent("split.json").path)
+        XCTAssertThrowsError(try c.gate(on: segmenter, keepSplit: false, keepBackbone: false, requestedImageSize: 128,
+                                        keepLearningRate: false))
         let (run, epoch) = try await trainFourEpochs(c)
         await run.recording.value
         XCTAssertGreaterThan(epoch.validationMetric, 0.9, "gate validation accuracy")
         let store = try RunStore(workspace: workspaces.last!)
         XCTAssertEqual(try DatasetSplit.read(from: store.folder(for: run.runID).appendingPathComponent("split.json")), split)
         let gate = try TrainedModel.load(run.runID, store: store)
-        XCTAssertTrue(gate.model is MaskGate)
+        XCTAssertEqual((gate.model as? MaskGate)?.gateConfiguration.neighbourReach, 2, "the recipe's default reach")
         let threshold = try XCTUnwrap(gate.threshold), gateThreshold = try XCTUnwrap(gate.gateThreshold)
         XCTAssertTrue((0...1).contains(threshold) && (0...1).contains(gateThreshold))
         let pipeline = try TwoStagePipeline(classifier: gate, segmenter: try TrainedModel.load(segmenter.path, store: nil))
@@ -105,6 +105,7 @@ final class RecipeTests: XCTestCase {
         let report = try Evaluator.evaluate(pipeline, loader: loader, part: "validation")
         XCTAssertGreaterThan(try XCTUnwrap(report.classifier).accuracy, 0.9)
         XCTAssertGreaterThan(try XCTUnwrap(try XCTUnwrap(report.pipeline).meanDice), 0.7)
+        try assertNeighbourReadingIsConsistent(pipeline, loader: loader, report: report)
     }
 
     func testClassifierLearnsPhantomTumors() async throws {

@@ -31,11 +31,13 @@ final class SharedPassTests: XCTestCase {
                                             segmenter: segmenter)
         XCTAssertTrue(pipeline.sharesSegmenter)
         let images = GradientCheck.randomTensor([2, 256, 256, 3], seed: 4, scale: 0.3)
-        let (probabilities, masks) = pipeline.stages(images)
+        let (probabilities, masks, evidence) = pipeline.stages(images)
         XCTAssertEqual(probabilities, pipeline.tumorProbabilities(images))
         XCTAssertEqual(masks, pipeline.maskProbabilities(images))
         let predictions = pipeline.predict(images)
         XCTAssertEqual(predictions.compactMap(\.probability), try XCTUnwrap(probabilities))
+        XCTAssertEqual(segmenter.imageSize, 256)
+        XCTAssertEqual(evidence, MaskEvidence.of(masks: resunet.forward(images, mode: .inference)))
 
         // A gate over other weights does not share.
         let other = try MaskGate(configuration: MaskGateConfiguration(segmenter: configuration), seed: 11)

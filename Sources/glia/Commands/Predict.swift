@@ -11,7 +11,8 @@ struct Predict: AsyncParsableCommand {
         discussion: """
             Each IMAGE is a slice TIFF (RGB: pre-contrast, FLAIR, post-contrast). With a classifier, slices \
             with P(tumor) >= --threshold are flagged and only those are segmented; with a segmenter alone, \
-            every slice is. Masks are written to --out as <image>_pred.tif (0/255). With neither model named, \
+            every slice is. A classifier that reads neighbouring slices (the shipped one) finds them beside \
+            each image by the kaggle naming (<patient>_<n>.tif), given or not. Masks are written to --out as <image>_pred.tif (0/255). With neither model named, \
             the shipped models are used (Models/README.md).
             """)
 
@@ -55,19 +56,23 @@ struct Predict: AsyncParsableCommand {
             // Named after the folder exists, so its links resolve when comparing with the inputs.
             let masks = MaskNames(images: images, folder: outFolder)
             var index = 0
+            var neighbours = NeighbourContext()
             for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
-                let side = TIFFImage.sliceSide
-                var batch = Tensor(shape: [chunk.count, side, side, 3])
-                for (i, path) in chunk.enumerated() {
+                var slices: [SliceImage] = []
+                for path in chunk {
                     let image = try TIFFImage.readImage(URL(fileURLWithPath: path)).value
                     guard image.channels == 3 else { throw CommandError("\(path): expected an RGB slice, found \(image.channels) channel(s)") }
-                    batch.scalars.withUnsafeMutableBufferPointer { all in
-                        let stride = side * side * 3
-                        Normalization.unitRange.write(image, into: UnsafeMutableBufferPointer(rebasing: all[(i * stride)..<((i + 1) * stride)]))
-                    }
+                    slices.append(image)
                 }
-                for (path, prediction) in zip(chunk, pipeline.predict(batch)) {
+                let areas = pipeline.neighbourReach == 0 ? nil : zip(chunk, slices).map { path, image in
+                    Self.neighbourArea(of: path, image: image, pipeline: pipeline, context: &neighbours)
+                }
+                let predictions = pipeline.predict(NeighbourContext.batch(slices), neighbourAreas: areas)
+                for (path, prediction) in zip(chunk, predictions) {
                     defer { index += 1 }
+                    if let e = prediction.evidence, let (volume, number) = Self.volumeAndSlice(path) {
+                        neighbours.record(e, patient: volume, slice: number)
+                    }
                     var row = Row(image: path, probability: prediction.probability, flagged: prediction.flagged)
                     if let mask = prediction.mask {
                         let url = masks.urls[index]
@@ -95,6 +100,28 @@ struct Predict: AsyncParsableCommand {
                 [r.image, r.probability.map { String(format: "%.3f", $0) } ?? "-", r.flagged ? "yes" : "no",
                  r.maskArea.map(String.init) ?? "-", r.mask ?? "-"]
             }).rendered)
+        }
+    }
+}
+
+extension Predict {
+    /// A slice file's volume (its folder and name prefix) and slice number, from the kaggle naming
+    /// `<patient>_<n>.tif`; nil for other names.
+    static func volumeAndSlice(_ path: String) -> (volume: String, slice: Int)? {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        guard let name = KaggleLayout.parse(fileName: url.lastPathComponent), !name.isMask else { return nil }
+        return (url.deletingLastPathComponent().appendingPathComponent(name.prefix).path, name.number)
+    }
+
+    /// The neighbour area a gate reads for the slice at `path`: its neighbours are the files
+    /// `<patient>_<n +- d>.tif` beside it, given or not (absent or unreadable ones count as absent).
+    static func neighbourArea(of path: String, image: SliceImage, pipeline: TwoStagePipeline,
+                              context: inout NeighbourContext) -> Float? {
+        guard let (volume, number) = volumeAndSlice(path) else { return nil }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let suffix = url.pathExtension
+        return context.neighbourArea(patient: volume, slice: number, image: image, pipeline: pipeline) { n in
+            try? TIFFImage.readImage(URL(fileURLWithPath: "\(volume)_\(n).\(suffix)")).value
         }
     }
 }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import GliaCore
 import GliaData
 import GliaTraining
 
@@ -39,6 +40,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Classifier: a trained segmenter (run or .safetensors file).",
         discussion: "With it the classifier defaults to the 'segmenter' backbone (a gate on the segmenter's masks), trains on the segmenter's split (its split.json) and chooses the pipeline's gate threshold on the validation patients."))
     var segmenter: String?
+    @Option(name: .customLong("neighbour-reach"), help: "Classifier gate: slices on either side whose masks it reads, 0 = the slice alone (2).")
+    var neighbourReach: Int?
     @Option(help: "Train on the patient split in this split.json instead of making one.") var split: String?
     @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
     @Flag(name: .customLong("freeze-backbone"), help: "Classifier: train the head only, caching backbone features.")
@@ -60,6 +63,9 @@ struct Train: AsyncParsableCommand {
         if let d = data { try InputPath.requireExists(d, option: "--data") }
         if let s = split { try InputPath.requireFile(s, option: "--split") }
         if segmenter != nil && recipe == .segmenter { throw ValidationError("--segmenter is a classifier option") }
+        if let r = neighbourReach, !(0...MaskGateConfiguration.maximumNeighbourReach).contains(r) {
+            throw ValidationError("--neighbour-reach must be in 0...\(MaskGateConfiguration.maximumNeighbourReach), got \(r)")
+        }
     }
 
     func run() async throws {
@@ -108,28 +114,16 @@ struct Train: AsyncParsableCommand {
         if let weights { c.weightsPath = URL(fileURLWithPath: weights).standardizedFileURL.path }
         if let maxSteps { c.maxStepsPerEpoch = maxSteps }
         if let split { c.splitPath = URL(fileURLWithPath: split).standardizedFileURL.path }
-        if let segmenter { try useSegmenter(segmenter, in: &c, store: store) }
+        if let neighbourReach { c.neighbourReach = neighbourReach }
+        if let segmenter {
+            do {
+                try c.gate(on: try TrainedModel.checkpointURL(segmenter, store: store), keepSplit: split != nil,
+                           keepBackbone: backbone != nil, requestedImageSize: imageSize, keepLearningRate: learningRate != nil)
+            } catch let error as TrainingDataError {
+                throw CommandError("--segmenter \(segmenter): \(error.message)")
+            }
+        }
         return c
-    }
-
-    /// Points the classifier at a trained segmenter: its file, its split, and for the gate its size
-    /// and a learning rate fit for three parameters.
-    private func useSegmenter(_ reference: String, in c: inout RunConfiguration, store: RunStore) throws {
-        let file = try TrainedModel.checkpointURL(reference, store: store)
-        c.segmenterPath = file.path
-        if split == nil {
-            let beside = file.deletingLastPathComponent().appendingPathComponent("split.json")
-            if FileManager.default.fileExists(atPath: beside.path) { c.splitPath = beside.path }
-        }
-        if backbone == nil { c.backbone = ClassifierSession.segmenterBackbone }
-        guard c.backbone == ClassifierSession.segmenterBackbone else { return }
-        let trained = try TrainedModel.load(file.path, store: nil)
-        if let imageSize, imageSize != trained.imageSize {
-            throw CommandError("--image-size \(imageSize): the segmenter \(reference) runs at \(trained.imageSize) px, and so must its gate")
-        }
-        c.imageSize = trained.imageSize
-        c.augment = false  // the gate trains on cached features of un-augmented slices
-        if learningRate == nil { c.learningRate = 0.05 }
     }
 }
 
