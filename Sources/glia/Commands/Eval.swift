@@ -32,7 +32,9 @@ struct Eval: AsyncParsableCommand {
     func validate() throws {
         try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
         if let d = data { try InputPath.requireExists(d, option: "--data") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard (1...RunConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...\(RunConfiguration.maximumBatchSize), got \(batchSize)")
+        }
     }
 
     func run() async throws {
