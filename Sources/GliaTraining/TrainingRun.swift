@@ -61,7 +61,7 @@ public struct TrainingRun: Sendable {
             session = s
         }
         let actor = TrainingActor(runID: runID, configuration: configuration, folder: folder,
-                                  session: session, progress: progress)
+                                  session: session, progress: progress, skipped: data.skipped)
         let recording = Task {
             for await event in await actor.subscribe() {
                 do { try store.record(event, runID: runID) } catch {

@@ -118,6 +118,11 @@ public final class Workspace: Sendable {
                 t.add(column: "host", .text)
             }
         }
+        m.registerMigration("runs-v3-skipped") { db in
+            try db.alter(table: "run") { t in
+                t.add(column: "skippedSlices", .integer).notNull().defaults(to: 0)
+            }
+        }
         return m
     }
 }

@@ -46,6 +46,27 @@ struct FaultFiles {
         return url
     }
 
+    /// Overwrites `url` with a 256x256 RGB slice whose header reads but whose one strip lies past
+    /// the end of the file: a slice cut short after its directory ("cannot decode strip 0").
+    static func truncateSlice(at url: URL) throws {
+        let entries: [(UInt16, UInt16, UInt32, UInt32)] = [  // tag, type, count, value
+            (256, 4, 1, 256), (257, 4, 1, 256), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 2),
+            (273, 4, 1, 1_000_000), (277, 3, 1, 3), (278, 4, 1, 256), (279, 4, 1, 256 * 256 * 3),
+        ]
+        var bytes: [UInt8] = [0x49, 0x49, 42, 0]
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        put(UInt32(8))
+        put(UInt16(entries.count))
+        for (tag, type, count, value) in entries {
+            put(tag)
+            put(type)
+            put(count)
+            if type == 3 { put(UInt16(value)); put(UInt16(0)) } else { put(value) }
+        }
+        put(UInt32(0))
+        try Data(bytes).write(to: url)
+    }
+
     /// Rewrites the JSON header of the safetensors file at `source` into `name`, keeping the data
     /// section byte for byte (retyping a tensor, replacing metadata).
     func rewritingHeader(of source: URL, to name: String,

@@ -46,6 +46,9 @@ struct Eval: AsyncParsableCommand {
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
             if let tta { pipeline.flipTestTimeAugmentation = tta == .flip }
             let (loader, partName) = try makeLoader(store: store, models: models)
+            for problem in loader.skipped {
+                FileHandle.standardError.write(Data("warning: skipped slice \(problem.path): \(problem.detail)\n".utf8))
+            }
             let isTerminal = isatty(STDERR_FILENO) == 1
             let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName,
                                                 postprocessing: postprocess ?? pipeline.postprocessing) { done, total in

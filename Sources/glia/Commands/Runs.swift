@@ -39,5 +39,8 @@ struct Runs: ParsableCommand {
         for r in runs where r.status == RunStatus.failed.rawValue {
             print("\(r.id): \(r.message ?? "failed")")
         }
+        for r in runs where r.skippedSlices > 0 {
+            print("\(r.id): \(r.skippedSlices) undecodable slice(s) left out (named by its 'skipped slice' log lines)")
+        }
     }
 }
