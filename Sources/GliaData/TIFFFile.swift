@@ -51,6 +51,10 @@ final class TIFFHandle {
 
     init(url: URL, mode: String) throws {
         _ = TIFFDiagnostics.installed
+        // Opening a FIFO for reading would block until a writer comes; only regular files are read.
+        if mode.hasPrefix("r"), let kind = FileKind.of(url.path), kind != .regular {
+            throw TIFFError(url: url, message: "is \(kind.name), not a regular file; not read")
+        }
         self.url = url
         errors = .allocate(capacity: 1)
         errors.initialize(to: tiffw_messages())
