@@ -87,10 +87,16 @@ public struct TrainedModel {
         return size
     }
 
+    /// Whether `reference` names a checkpoint file (a `.safetensors` name or an existing path) rather
+    /// than a run id.
+    public static func isCheckpointFile(_ reference: String) -> Bool {
+        reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference)
+    }
+
     /// The checkpoint file `reference` names: the file itself, or a run's `best` (else `last`).
     public static func checkpointURL(_ reference: String, store: RunStore?) throws -> URL {
         let url: URL
-        if reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference) {
+        if isCheckpointFile(reference) {
             url = URL(fileURLWithPath: reference)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw TrainingDataError("no such checkpoint file: \(url.path)")

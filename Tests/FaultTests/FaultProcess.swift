@@ -14,8 +14,13 @@ enum FaultProcess {
     /// Runs glia with `arguments`, stdout and stderr together, killed after `seconds`.
     static func run(_ arguments: [String], seconds: Double = 30) throws -> Result {
         let executable = try XCTUnwrap(GliaProcess.executable, "glia executable not built")
+        return try runTool(executable.path, arguments, seconds: seconds)
+    }
+
+    /// Runs the program at `path` likewise.
+    static func runTool(_ path: String, _ arguments: [String], seconds: Double = 30) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
