@@ -44,6 +44,8 @@ let package = Package(
         .testTarget(name: "GliaTrainingTests", dependencies: ["GliaTraining", "GliaData", "GliaTestSupport"]),
         .testTarget(name: "GliaTUITests", dependencies: ["GliaTUI", "GliaData", "GliaTraining", "GliaTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GliaTUI", "GliaTestSupport"]),
+        // Fault tests (issue 14): damaged-file generator, crafted checkpoints, absurd numbers, run locks.
+        .testTarget(name: "FaultTests", dependencies: ["GliaCore", "GliaData", "GliaTraining", "GliaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

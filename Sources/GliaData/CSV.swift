@@ -81,6 +81,7 @@ public enum CSV {
 
     /// Reads and parses a CSV file.
     public static func read(_ url: URL) throws -> [[String]] {
+        try FileKind.requireRegular(url)
         let data = try Data(contentsOf: url)
         return try parse(String(decoding: data, as: UTF8.self), source: url.path)
     }

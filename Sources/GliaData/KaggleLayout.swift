@@ -7,7 +7,8 @@
 //       TCGA_CS_4941_19960909_1_mask.tif      its mask
 //
 // Hidden files are ignored; other root files (README, checksums) are not slices and are ignored;
-// TIFFs at the root and files in a patient folder that do not follow the naming are reported.
+// TIFFs at the root and files in a patient folder that do not follow the naming are reported, and so
+// are names that are not UTF-8, broken links and slice names that are not regular files (a FIFO).
 import Foundation
 
 /// The kaggle_3m folder reader.
@@ -51,19 +52,15 @@ public enum KaggleLayout {
 
     /// Indexes a kaggle_3m-style root folder.
     public static func index(_ root: URL) throws -> DatasetIndex {
-        let fm = FileManager.default
-        let entries: [String]
-        do { entries = try fm.contentsOfDirectory(atPath: root.path) } catch {
-            throw DatasetError(path: root.path, message: "cannot list folder (\(error.localizedDescription))")
-        }
-        var problems: [DataProblem] = []
+        var (entries, problems) = try FolderListing.entries(of: root)
         var metadata: PatientMetadata?
         var folders: [URL] = []
-        for name in entries.sorted() where !name.hasPrefix(".") {
-            let url = root.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            if fm.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        for entry in entries {
+            let (name, url) = (entry.name, entry.url)
+            if entry.kind == .directory {
                 folders.append(url)
+            } else if entry.kind != .regular, name.lowercased() == "data.csv" || parse(fileName: name) != nil {
+                problems.append(DataProblem(.unexpectedFile, .error, path: url.path, detail: "is \(entry.kind.name), not a regular file; not read"))
             } else if name.lowercased() == "data.csv" {
                 do { metadata = try PatientMetadata.read(url) } catch {
                     problems.append(DataProblem(.badCSV, .warning, path: url.path, detail: "patient metadata not read: \(error)"))
@@ -93,17 +90,22 @@ public enum KaggleLayout {
     static func readFolder(_ folder: URL) -> ([SliceRecord], [DataProblem]) {
         let id = folder.lastPathComponent
         var problems: [DataProblem] = []
-        let names: [String]
+        let entries: [FolderEntry]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-                .filter { !$0.hasPrefix(".") }.sorted()
+            (entries, problems) = try FolderListing.entries(of: folder)
+        } catch let error as DatasetError {
+            return ([], [DataProblem(.emptyFolder, .error, path: folder.path, detail: error.message)])
         } catch {
-            return ([], [DataProblem(.emptyFolder, .error, path: folder.path, detail: "cannot list folder: \(error.localizedDescription)")])
+            return ([], [DataProblem(.emptyFolder, .error, path: folder.path, detail: "cannot list folder: \(error)")])
         }
         var images: [Int: URL] = [:]
         var masks: [Int: URL] = [:]
-        for name in names {
-            let url = folder.appendingPathComponent(name)
+        for entry in entries {
+            let (name, url) = (entry.name, entry.url)
+            if entry.kind != .regular, parse(fileName: name) != nil {
+                problems.append(DataProblem(.unexpectedFile, .error, path: url.path, detail: "is \(entry.kind.name), not a regular file; not read"))
+                continue
+            }
             guard let parsed = parse(fileName: name) else {
                 problems.append(DataProblem(.unexpectedFile, .warning, path: url.path,
                                             detail: "name does not follow <patient>_<n>.tif or <patient>_<n>_mask.tif; not used"))

@@ -88,14 +88,25 @@ public final class Loader: Sendable {
         public var mask: SliceMask
     }
 
+    /// Slices of the index left out because their image or mask does not decode, one problem each
+    /// naming the file: a damaged slice costs that slice, not the run.
+    public let skipped: [DataProblem]
+
     /// A loader over `records` with known tumor flags (aligned).
-    public init(records: [SliceRecord], tumorFlags: [Bool], configuration: LoaderConfiguration) {
+    public convenience init(records: [SliceRecord], tumorFlags: [Bool], configuration: LoaderConfiguration) {
+        self.init(records: records, tumorFlags: tumorFlags, configuration: configuration,
+                  cache: LRUCache(capacity: configuration.cacheMegabytes * 1_048_576), skipped: [])
+    }
+
+    private init(records: [SliceRecord], tumorFlags: [Bool], configuration: LoaderConfiguration,
+                 cache: LRUCache<String, DecodedSlice>, skipped: [DataProblem]) {
         precondition(records.count == tumorFlags.count, "one tumor flag per record")
         precondition(configuration.batchSize > 0, "batch size must be positive")
         self.records = records
         self.tumorFlags = tumorFlags
         self.configuration = configuration
-        cache = LRUCache(capacity: configuration.cacheMegabytes * 1_048_576)
+        self.cache = cache
+        self.skipped = skipped
     }
 
     /// A loader over the usable slices of `index` (all, or one part of `split`); tumor flags come
@@ -104,14 +115,37 @@ public final class Loader: Sendable {
                             configuration: LoaderConfiguration) {
         let scan = index.maskScan()
         let members = split.map { Set($0.patients(part)) }
-        var records: [SliceRecord] = []
+        let maskErrors = Dictionary(scan.problems.filter { $0.severity == .error }.map { ($0.path, $0.detail) },
+                                    uniquingKeysWith: { first, _ in first })
+        var candidates: [SliceRecord] = []
         var flags: [Bool] = []
-        for (i, r) in index.slices.enumerated() where r.isUsable && scan.areas[i] != nil {
+        var skipped: [DataProblem] = []
+        for (i, r) in index.slices.enumerated() where r.isUsable {
             if let members, !members.contains(r.patientID) { continue }
-            records.append(r)
-            flags.append(scan.areas[i]! > 0)
+            guard let area = scan.areas[i] else {
+                let path = r.maskURL?.path ?? r.imageURL.path
+                skipped.append(DataProblem(.unreadableTIFF, .error, path: path, detail: maskErrors[path] ?? "mask does not decode"))
+                continue
+            }
+            candidates.append(r)
+            flags.append(area > 0)
         }
-        self.init(records: records, tumorFlags: flags, configuration: configuration)
+        // Indexing reads headers only, so a truncated image would first fail in the middle of an
+        // epoch. Decoding every image once here leaves those out up front; the decoded slices fill
+        // the cache that the first epoch would fill anyway.
+        let cache = LRUCache<String, DecodedSlice>(capacity: configuration.cacheMegabytes * 1_048_576)
+        let failures = concurrentMap(candidates.count) { k -> DataProblem? in
+            do {
+                _ = try Self.decode(candidates[k], cache: cache)
+                return nil
+            } catch {
+                return DataProblem(.unreadableTIFF, .error, path: candidates[k].imageURL.path,
+                                   detail: (error as? TIFFError)?.message ?? "\(error)")
+            }
+        }
+        let kept = failures.indices.filter { failures[$0] == nil }
+        self.init(records: kept.map { candidates[$0] }, tumorFlags: kept.map { flags[$0] }, configuration: configuration,
+                  cache: cache, skipped: skipped + failures.compactMap { $0 })
     }
 
     /// Batches per epoch.
@@ -165,7 +199,10 @@ public final class Loader: Sendable {
 
     /// Decodes (or takes from the cache) one record at 256x256.
     public func decoded(_ i: Int) throws -> DecodedSlice {
-        let record = records[i]
+        try Self.decode(records[i], cache: cache)
+    }
+
+    private static func decode(_ record: SliceRecord, cache: LRUCache<String, DecodedSlice>) throws -> DecodedSlice {
         if let hit = cache.value(for: record.id) { return hit }
         guard let maskURL = record.maskURL else {
             throw DatasetError(path: record.imageURL.path, message: "slice has no mask")

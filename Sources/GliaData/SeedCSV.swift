@@ -18,7 +18,7 @@ public enum SeedCSV {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         for name in names.sorted() where name.lowercased().hasSuffix(".csv") && !name.hasPrefix(".") {
             let url = folder.appendingPathComponent(name)
-            guard let handle = try? FileHandle(forReadingFrom: url) else { continue }
+            guard FileKind.of(url.path) == .regular, let handle = try? FileHandle(forReadingFrom: url) else { continue }
             let head = String(decoding: (try? handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
             try? handle.close()
             let firstLine = head.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""

@@ -51,6 +51,10 @@ final class TIFFHandle {
 
     init(url: URL, mode: String) throws {
         _ = TIFFDiagnostics.installed
+        // Opening a FIFO for reading would block until a writer comes; only regular files are read.
+        if mode.hasPrefix("r"), let kind = FileKind.of(url.path), kind != .regular {
+            throw TIFFError(url: url, message: "is \(kind.name), not a regular file; not read")
+        }
         self.url = url
         errors = .allocate(capacity: 1)
         errors.initialize(to: tiffw_messages())
@@ -135,9 +139,13 @@ final class TIFFHandle {
             let planes = planar == UInt16(PLANARCONFIG_SEPARATE) ? spp : 1
             let samplesPerBlockPixel = planes == 1 ? spp : 1
             if head.isTiled {
-                guard let tw = u32(TIFFTAG_TILEWIDTH), let th = u32(TIFFTAG_TILELENGTH), tw > 0, th > 0,
-                      tw <= 1 << 15, th <= 1 << 15 else {
+                guard let tw = u32(TIFFTAG_TILEWIDTH), let th = u32(TIFFTAG_TILELENGTH), tw > 0, th > 0 else {
                     throw failure("tiled TIFF without a usable tile size")
+                }
+                // Tiles are multiples of 16 pixels, so none needs to exceed the image by more than 15:
+                // a larger one is a hostile header asking for a buffer far beyond the image.
+                guard Int(tw) <= (w + 15) / 16 * 16, Int(th) <= (h + 15) / 16 * 16 else {
+                    throw failure("tile size \(tw)x\(th) exceeds the \(w)x\(h) image")
                 }
                 var tile = [UInt8](repeating: 0, count: max(Int(TIFFTileSize(tiff)), Int(tw * th) * samplesPerBlockPixel * bytesPerSample))
                 for plane in 0..<planes {

@@ -109,7 +109,7 @@ public struct TrainingSnapshot: Sendable {
             phase = status.rawValue
         case .failed:
             phase = "failed"
-        case .checkpointSaved, .earlyStopped:
+        case .checkpointSaved, .earlyStopped, .sliceSkipped:
             break
         }
         if let line = formatter.logLine(for: event) { appendLog(line) }

@@ -40,8 +40,7 @@ public struct TrainedModel {
     public static func load(_ reference: String, store: RunStore?) throws -> TrainedModel {
         let url = try checkpointURL(reference, store: store)
         let (model, loaded) = try Checkpoint.loadModel(from: url)
-        let size = (try? TrainingCheckpoint.runConfiguration(metadata: loaded.metadata, path: url.path).imageSize)
-            ?? TIFFImage.sliceSide
+        let size = try inputSize(of: model, metadata: loaded.metadata, path: url.path)
         func threshold(_ key: String) throws -> Float? {
             guard let text = loaded.metadata[key] else { return nil }
             guard let value = Float(text), value.isFinite, value >= 0, value <= 1 else {
@@ -63,10 +62,41 @@ public struct TrainedModel {
                             postprocessing: try setting(postprocessingKey, VolumePostprocessing.self))
     }
 
+    /// The side of the square input `model` runs at. A classifier's configuration fixes it (its head's
+    /// width depends on it), so that is used, and a run configuration saying otherwise is an error; a
+    /// segmenter fits any multiple of its size step, so the size its run trained at is used, else 256.
+    /// Either way it must divide the 256 px slices the pipeline reduces to it and fit the model.
+    static func inputSize(of model: any Model, metadata: [String: String], path: String) throws -> Int {
+        let recorded = try? TrainingCheckpoint.runConfiguration(metadata: metadata, path: path).imageSize
+        let side = TIFFImage.sliceSide
+        var size = recorded ?? side
+        if let classifier = model as? ClassifierModel {
+            size = classifier.classifierConfiguration.imageSize
+            if let recorded, recorded != size {
+                throw TrainingDataError("\(path): the run says \(recorded) px, but the classifier is built for \(size) px")
+            }
+        }
+        guard size > 0, size <= side, side % size == 0 else {
+            throw TrainingDataError("\(path): input size \(size) px must divide the \(side) px slices")
+        }
+        do {
+            try model.checkInput(shape: [1, size, size, 3])
+        } catch let error as ModelInputError {
+            throw TrainingDataError("\(path): \(size) px RGB slices do not fit the model: \(error.requirement)")
+        }
+        return size
+    }
+
+    /// Whether `reference` names a checkpoint file (a `.safetensors` name or an existing path) rather
+    /// than a run id.
+    public static func isCheckpointFile(_ reference: String) -> Bool {
+        reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference)
+    }
+
     /// The checkpoint file `reference` names: the file itself, or a run's `best` (else `last`).
     public static func checkpointURL(_ reference: String, store: RunStore?) throws -> URL {
         let url: URL
-        if reference.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: reference) {
+        if isCheckpointFile(reference) {
             url = URL(fileURLWithPath: reference)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw TrainingDataError("no such checkpoint file: \(url.path)")

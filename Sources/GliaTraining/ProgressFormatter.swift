@@ -36,6 +36,8 @@ public struct ProgressFormatter: Sendable {
         switch event {
         case .runStarted(let id, let c):
             return "run \(id): \(c.recipe.rawValue), \(c.epochs) epochs, batch \(c.batchSize), lr \(c.learningRate), seed \(c.seed)"
+        case .sliceSkipped(let path, let reason):
+            return "skipped slice \(path): \(reason)"
         case .step:
             return nil
         case .epoch(let e):

@@ -24,6 +24,8 @@ public struct RunSummary: Codable, Sendable, Equatable, FetchableRecord, Persist
     /// Process and host that last ran it, to tell a live run from a killed one.
     public var pid: Int?
     public var host: String?
+    /// Slices the run leaves out because they do not decode (see its `sliceSkipped` events).
+    public var skippedSlices: Int = 0
 
     /// This process on this host.
     static var currentOwner: (pid: Int, host: String) {
@@ -190,7 +192,8 @@ public final class RunStore: Sendable {
             switch event {
             case .runStarted:
                 let owner = RunSummary.currentOwner
-                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, host = ? WHERE id = ?",
+                // The skipped slices are announced again by every start and resume, so the count restarts.
+                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = NULL, message = NULL, pid = ?, host = ?, skippedSlices = 0 WHERE id = ?",
                                arguments: [RunStatus.running.rawValue, owner.pid, owner.host, runID])
             case .step(let s):
                 try StepRow(runID: runID, globalStep: s.globalStep, epoch: s.epoch, loss: Double(s.loss),
@@ -208,6 +211,8 @@ public final class RunStore: Sendable {
                         sql: "UPDATE run SET bestEpoch = ?, bestValidationLoss = ?, bestValidationMetric = ? WHERE id = ?",
                         arguments: [e.epoch, Double(e.validationLoss), Double(e.validationMetric), runID])
                 }
+            case .sliceSkipped:
+                try db.execute(sql: "UPDATE run SET skippedSlices = skippedSlices + 1 WHERE id = ?", arguments: [runID])
             case .paused:
                 try setStatus(.paused, runID: runID, db: db)
             case .resumed:

@@ -6,6 +6,7 @@
 // Checkpoints: `last` at the end of every epoch and when stopped; `best` when the validation loss
 // improves. A non-finite loss fails the run before anything is saved.
 import Foundation
+import GliaData
 import Synchronization
 
 /// Why a run could not go on.
@@ -33,13 +34,18 @@ public actor TrainingActor {
     public nonisolated let folder: URL
     private let session: any RecipeSession
     private var progress: TrainingProgress
+    /// Slices the run's data leaves out, announced after `runStarted`.
+    private let skipped: [DataProblem]
     private var subscribers: [AsyncStream<TrainingEvent>.Continuation] = []
     private var history: [TrainingEvent] = []
     private nonisolated let control = Mutex(Control.run)
 
-    /// A run over `session`, starting from `progress` (fresh or read from a `last` checkpoint).
+    /// A run over `session`, starting from `progress` (fresh or read from a `last` checkpoint);
+    /// `skipped`: slices its data leaves out, each announced as a `sliceSkipped` event.
     public init(runID: String, configuration: RunConfiguration, folder: URL,
-                session: sending any RecipeSession, progress: TrainingProgress = TrainingProgress()) {
+                session: sending any RecipeSession, progress: TrainingProgress = TrainingProgress(),
+                skipped: [DataProblem] = []) {
+        self.skipped = skipped
         self.runID = runID
         self.configuration = configuration
         self.folder = folder
@@ -80,6 +86,7 @@ public actor TrainingActor {
     @discardableResult
     public func run() async -> RunStatus {
         publish(.runStarted(runID: runID, configuration: configuration))
+        for problem in skipped { publish(.sliceSkipped(path: problem.path, reason: problem.detail)) }
         do {
             let status = try await loop()
             publish(.finished(status: status, bestEpoch: progress.bestEpoch,

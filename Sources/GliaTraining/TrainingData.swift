@@ -23,6 +23,8 @@ public final class TrainingData: Sendable {
     public let validation: Loader
     /// Side of the square images the model sees.
     public let imageSize: Int
+    /// Slices of the training and validation patients left out as undecodable.
+    public let skipped: [DataProblem]
 
     /// Loads the data of a run. The split is read from `splitURL` when that file exists (a resumed
     /// run), else from the configuration's split file, else made from its fractions and seed; a new
@@ -58,6 +60,7 @@ public final class TrainingData: Sendable {
         validation = Loader(index: index, split: split, part: .validation,
                             configuration: .evaluation(batchSize: c.batchSize))
         imageSize = c.imageSize
+        skipped = train.skipped + validation.skipped
         guard train.batchCount > 0 else {
             throw TrainingDataError("\(c.dataPath): the training patients have fewer slices than one batch of \(c.batchSize)")
         }

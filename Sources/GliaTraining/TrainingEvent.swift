@@ -87,6 +87,8 @@ public enum RunStatus: String, Codable, Sendable {
 /// One thing that happened in a training run.
 public enum TrainingEvent: Sendable, Equatable {
     case runStarted(runID: String, configuration: RunConfiguration)
+    /// A slice left out of the run because its image or mask does not decode (after `runStarted`).
+    case sliceSkipped(path: String, reason: String)
     case step(StepMetrics)
     case epoch(EpochMetrics)
     case checkpointSaved(kind: CheckpointKind, path: String, epoch: Int)

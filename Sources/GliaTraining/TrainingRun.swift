@@ -14,7 +14,9 @@ public struct TrainingRun: Sendable {
 
     /// Creates a new run in `store` and prepares it (data indexed, split written, model built).
     /// Call `actor.run()` to train.
+    /// Throws `RunConfigurationError` before anything is created when the configuration is unusable.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
+        try configuration.validate()
         let run = try store.createRun(configuration)
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)
@@ -25,21 +27,26 @@ public struct TrainingRun: Sendable {
     }
 
     /// Continues a run from its `last` checkpoint with the same optimizer state, learning rate and
-    /// random streams.
+    /// random streams. Refused while another process trains the run.
     public static func resume(_ idOrPrefix: String, store: RunStore) throws -> TrainingRun {
         let run = try store.run(matching: idOrPrefix)
+        let owner = run.pid.map { pid in "pid \(pid)" + (run.host.map { " on \($0)" } ?? "") }
+        let lock = try RunLock(folder: store.folder(for: run.id), runID: run.id, owner: owner)
         let url = store.folder(for: run.id).appendingPathComponent("last.safetensors")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TrainingDataError("run \(run.id) has no last checkpoint to resume from (\(url.path))")
         }
         let file = try SafeTensorsFile(contentsOf: url)
         let configuration = try TrainingCheckpoint.runConfiguration(metadata: file.metadata, path: file.path)
-        return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: file)
+        try configuration.validate()
+        return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: file, lock: lock)
     }
 
+    /// Prepares the run; `lock` (taken here for a new run) is held until its last event is stored.
     private static func launch(runID: String, configuration: RunConfiguration, store: RunStore,
-                               checkpoint: SafeTensorsFile?) throws -> TrainingRun {
+                               checkpoint: SafeTensorsFile?, lock: RunLock? = nil) throws -> TrainingRun {
         let folder = store.folder(for: runID)
+        let lock = try lock ?? RunLock(folder: folder, runID: runID, owner: nil)
         let data = try TrainingData(configuration: configuration, splitURL: folder.appendingPathComponent("split.json"))
         let session: any RecipeSession
         let progress: TrainingProgress
@@ -54,7 +61,7 @@ public struct TrainingRun: Sendable {
             session = s
         }
         let actor = TrainingActor(runID: runID, configuration: configuration, folder: folder,
-                                  session: session, progress: progress)
+                                  session: session, progress: progress, skipped: data.skipped)
         let recording = Task {
             for await event in await actor.subscribe() {
                 do { try store.record(event, runID: runID) } catch {
@@ -62,6 +69,8 @@ public struct TrainingRun: Sendable {
                     continue
                 }
             }
+            // The run is over only when its last event is stored; until then no other process may take it.
+            withExtendedLifetime(lock) {}
         }
         return TrainingRun(runID: runID, actor: actor, recording: recording)
     }

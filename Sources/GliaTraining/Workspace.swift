@@ -28,6 +28,8 @@ public final class Workspace: Sendable {
     public let url: URL
     /// The shared database (WAL).
     public let database: DatabasePool
+    /// The private copy `database` reads when the workspace could not be written (see `openForReading`).
+    private let snapshot: URL?
 
     /// The default workspace: `$GLIA_WORKSPACE`, else `$XDG_DATA_HOME/glia`, else `~/.local/share/glia`.
     public static func defaultURL() -> URL {
@@ -40,18 +42,52 @@ public final class Workspace: Sendable {
     }
 
     /// Opens the workspace at `url`, creating the folder and database if needed.
-    public init(url: URL) throws {
+    public convenience init(url: URL) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw WorkspaceError.notADirectory(url.path)
         }
         try FileManager.default.createDirectory(at: url.appendingPathComponent("runs"),
                                                 withIntermediateDirectories: true)
+        try self.init(url: url, databasePath: url.appendingPathComponent("glia.sqlite").path, snapshot: nil)
+    }
+
+    private init(url: URL, databasePath: String, snapshot: URL?) throws {
         self.url = url
+        self.snapshot = snapshot
         var config = Configuration()
         config.busyMode = .timeout(5)
-        database = try DatabasePool(path: url.appendingPathComponent("glia.sqlite").path, configuration: config)
+        database = try DatabasePool(path: databasePath, configuration: config)
         try Self.migrator.migrate(database)
+    }
+
+    deinit {
+        if let snapshot { try? FileManager.default.removeItem(at: snapshot) }
+    }
+
+    /// Opens the workspace at `url` for commands that only read it (runs, eval, predict, export).
+    /// SQLite must write beside a WAL database even to read it (its -shm index, and migrations), so
+    /// on a folder or database this user cannot write, the database (with its -wal) is copied to a
+    /// private temporary folder and read there; run folders are still read in place.
+    public static func openForReading(url: URL) throws -> Workspace {
+        let database = url.appendingPathComponent("glia.sqlite")
+        let fm = FileManager.default
+        let writable = access(url.path, W_OK) == 0
+            && (!fm.fileExists(atPath: database.path) || access(database.path, W_OK) == 0)
+        guard !writable, fm.fileExists(atPath: database.path) else { return try Workspace(url: url) }
+        let copy = fm.temporaryDirectory.appendingPathComponent("glia-workspace-\(UUID().uuidString)")
+        try fm.createDirectory(at: copy, withIntermediateDirectories: true)
+        for suffix in ["", "-wal"] where fm.fileExists(atPath: database.path + suffix) {
+            let target = copy.appendingPathComponent("glia.sqlite" + suffix).path
+            try fm.copyItem(atPath: database.path + suffix, toPath: target)
+            chmod(target, 0o600)  // the copy keeps the original's read-only mode; SQLite must write it
+        }
+        do {
+            return try Workspace(url: url, databasePath: copy.appendingPathComponent("glia.sqlite").path, snapshot: copy)
+        } catch {
+            try? fm.removeItem(at: copy)
+            throw error
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -116,6 +152,11 @@ public final class Workspace: Sendable {
             try db.alter(table: "run") { t in
                 t.add(column: "pid", .integer)
                 t.add(column: "host", .text)
+            }
+        }
+        m.registerMigration("runs-v3-skipped") { db in
+            try db.alter(table: "run") { t in
+                t.add(column: "skippedSlices", .integer).notNull().defaults(to: 0)
             }
         }
         return m

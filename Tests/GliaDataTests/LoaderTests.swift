@@ -108,13 +108,19 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(Set(loader.records.map(\.patientID)), Set(split.test))
     }
 
-    func testUnreadableSliceSurfacesAsAnError() throws {
+    func testUnreadableSliceIsLeftOutAndNamed() throws {
         let root = try temporaryFolder(self)
         try writeSlice(root, "TCGA_CS_1_1", 1, tumor: false)
+        try writeSlice(root, "TCGA_CS_1_1", 2, tumor: false)
         let idx = try DatasetIndex.load(root)
-        // Damage the image after indexing: the loader must throw, not hand out a blank slice.
-        try Data("gone".utf8).write(to: idx.slices[0].imageURL)
-        let epoch = Loader(index: idx, configuration: .evaluation()).batches(epoch: 0)
-        XCTAssertThrowsError(try epoch.next())
+        // Damage an image after indexing: the loader leaves it out and names it, never a blank slice.
+        let damaged = idx.slices[0].imageURL
+        try Data("gone".utf8).write(to: damaged)
+        let loader = Loader(index: idx, configuration: .evaluation())
+        XCTAssertEqual(loader.records.map(\.imageURL), [idx.slices[1].imageURL])
+        XCTAssertEqual(loader.skipped.map(\.path), [damaged.path])
+        XCTAssertEqual(loader.skipped.first?.kind, .unreadableTIFF)
+        let batch = try XCTUnwrap(try loader.batches(epoch: 0).next())
+        XCTAssertEqual(batch.slices.map(\.imageURL), [idx.slices[1].imageURL])
     }
 }

@@ -179,22 +179,31 @@ final class RecipeTests: XCTestCase {
         c.maxStepsPerEpoch = 6
         c.batchSize = 4
         let store = try store()
-        let run = try TrainingRun.start(c, store: store)
+        // TrainingRun.start refuses such a rate; the actor must still fail a session that diverges,
+        // so the run is put together here as TrainingRun.launch does.
+        XCTAssertThrowsError(try TrainingRun.start(c, store: store))
+        let created = try store.createRun(c)
+        let folder = store.folder(for: created.id)
+        let data = try TrainingData(configuration: c, splitURL: folder.appendingPathComponent("split.json"))
+        let actor = TrainingActor(runID: created.id, configuration: c, folder: folder,
+                                  session: try SegmenterSession(configuration: c, data: data))
+        let recording = Task {
+            for await e in await actor.subscribe() { try? store.record(e, runID: created.id) }
+        }
         let events = Task { () -> [TrainingEvent] in
             var all: [TrainingEvent] = []
-            for await e in await run.actor.subscribe() { all.append(e) }
+            for await e in await actor.subscribe() { all.append(e) }
             return all
         }
-        let status = await run.actor.run()
+        let status = await actor.run()
         XCTAssertEqual(status, .failed)
         let all = await events.value
         guard case .failed(let message) = all.last else { return XCTFail("no failed event") }
         XCTAssert(message.contains("not finite") || message.contains("nan") || message.contains("inf"), message)
-        let folder = store.folder(for: run.runID)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("last.safetensors").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("best.safetensors").path))
-        await run.recording.value
-        XCTAssertEqual(try store.run(matching: run.runID).status, "failed")
+        await recording.value
+        XCTAssertEqual(try store.run(matching: created.id).status, "failed")
     }
 
     func testMissingDatasetIsNamedInTheError() throws {

@@ -20,13 +20,17 @@ public struct CheckpointLoadOptions: Sendable {
     public var sourcePrefix: String
     /// Which model tensors to load; the others are left untouched and not required. Nil loads all.
     public var include: (@Sendable (String) -> Bool)?
+    /// File tensors (full file names) that may go unused even when `allowUnexpected` is false
+    /// (torchvision's `fc.*`, which a backbone has no place for); every other unused one is an error.
+    public var ignore: (@Sendable (String) -> Bool)?
 
     /// Options; the defaults demand an exact match of names and shapes.
     public init(allowUnexpected: Bool = false, sourcePrefix: String = "",
-                include: (@Sendable (String) -> Bool)? = nil) {
+                include: (@Sendable (String) -> Bool)? = nil, ignore: (@Sendable (String) -> Bool)? = nil) {
         self.allowUnexpected = allowUnexpected
         self.sourcePrefix = sourcePrefix
         self.include = include
+        self.ignore = ignore
     }
 }
 
@@ -50,6 +54,11 @@ public enum CheckpointProblem: Equatable, Sendable, CustomStringConvertible {
     case shapeMismatch(name: String, file: [Int], model: [Int])
     /// Two model tensors share a name.
     case duplicateName(String)
+    /// A tensor holding NaN or infinity (a diverged or damaged model).
+    case nonFinite(name: String, count: Int)
+    /// A tensor stored in a dtype that does not convert to the model's without changing its meaning
+    /// (integers where floats belong, or the reverse).
+    case wrongType(name: String, dtype: String, expected: String)
 
     public var description: String {
         switch self {
@@ -58,6 +67,9 @@ public enum CheckpointProblem: Equatable, Sendable, CustomStringConvertible {
         case let .shapeMismatch(name, file, model):
             return "tensor \"\(name)\" has shape \(file) in the file but \(model) in the model"
         case let .duplicateName(name): return "tensor name \"\(name)\" is used twice"
+        case let .nonFinite(name, count): return "tensor \"\(name)\" holds \(count) NaN or infinite value(s)"
+        case let .wrongType(name, dtype, expected):
+            return "tensor \"\(name)\" is stored as \(dtype), but the model needs \(expected)"
         }
     }
 
@@ -137,8 +149,9 @@ public enum Checkpoint {
     }
 
     /// Loads `layer`'s parameters and buffers from an open file (read its metadata first to build the
-    /// model, then load). Throws, leaving the model untouched, on missing or unexpected names or on
-    /// shape mismatches.
+    /// model, then load). Throws, leaving the model untouched, on missing or unexpected names, shape
+    /// mismatches, dtypes of the wrong kind (only float <-> float conversions are made for
+    /// parameters, integer <-> integer for integer buffers) and values that are NaN or infinite.
     @discardableResult
     public static func load(into layer: any Layer, from file: SafeTensorsFile,
                             options: CheckpointLoadOptions = CheckpointLoadOptions()) throws -> LoadedCheckpoint {
@@ -152,6 +165,7 @@ public enum Checkpoint {
         if !options.allowUnexpected {
             let unexpected = file.names.filter { name in
                 guard !name.hasPrefix(extraPrefix), name.hasPrefix(options.sourcePrefix) else { return false }
+                guard options.ignore?(name) != true else { return false }
                 return !modelNames.contains(String(name.dropFirst(options.sourcePrefix.count)))
             }
             guard unexpected.isEmpty else { throw fail(.unexpectedTensors(unexpected)) }
@@ -159,7 +173,13 @@ public enum Checkpoint {
         var values: [Tensor] = []
         for slot in wanted {
             let fileName = options.sourcePrefix + slot.name
+            if let dtype = file.entries[fileName]?.dtype, dtype.isFloat == slot.isInteger {
+                throw fail(.wrongType(name: fileName, dtype: dtype.rawValue,
+                                      expected: slot.isInteger ? "an integer type" : "a float type (F32, F64, F16 or BF16)"))
+            }
             var stored = try file.tensor(named: fileName)
+            let nonFinite = stored.scalars.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            guard nonFinite == 0 else { throw fail(.nonFinite(name: fileName, count: nonFinite)) }
             let modelShape = slot.layout.torchShape(slot.get().shape)
             if stored.count == 1, modelShape.reduce(1, *) == 1, stored.rank <= 1, modelShape.count <= 1 {
                 stored.reshape(modelShape)  // PyTorch 0-d scalars and [1] tensors are interchangeable

@@ -18,6 +18,9 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     /// Signed and unsigned integers, and bytes holding 0 or 1.
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
+    /// True for the floating-point types (the ones a model parameter may be stored in).
+    public var isFloat: Bool { [.f64, .f32, .f16, .bf16].contains(self) }
+
     /// Bytes per element.
     public var byteSize: Int {
         switch self {
@@ -134,6 +137,9 @@ public struct SafeTensorsFile: Sendable {
 
     /// Tensor names, sorted.
     public var names: [String] { entries.keys.sorted() }
+
+    /// Elements over all tensors (validated against the data section, so it cannot overflow).
+    public var elementCount: Int { entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
     /// Maps and validates the file at `url`.
     public init(contentsOf url: URL) throws {

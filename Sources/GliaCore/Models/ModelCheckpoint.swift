@@ -39,7 +39,13 @@ extension Checkpoint {
         let file = try SafeTensorsFile(contentsOf: url)
         let model: any Model
         do {
-            model = try ModelConfiguration(metadata: file.metadata).makeModel(seed: 0)
+            let configuration = try ModelConfiguration(metadata: file.metadata)
+            // Built from file text, the model could be far larger than memory; the file must hold its values.
+            let needed = configuration.minimumStateCount
+            guard needed <= file.elementCount else {
+                throw ModelConfigurationError.largerThanFile(needs: needed, holds: file.elementCount)
+            }
+            model = try configuration.makeModel(seed: 0)
         } catch let error as ModelConfigurationError {
             throw ModelCheckpointError(path: file.path, reason: error)
         }
@@ -51,12 +57,14 @@ extension ClassifierModel {
     /// Loads the backbone from a torchvision ResNet state_dict in safetensors form (transfer learning),
     /// leaving the head as it is. Names are read as `sourcePrefix + name` ("backbone." or "" for
     /// torchvision's own files); every backbone tensor must be present with torchvision's shape,
-    /// except `num_batches_tracked`, which old torchvision weights lack.
+    /// except `num_batches_tracked`, which old torchvision weights lack. Only `fc.*` may go unused: any
+    /// other extra tensor means the file is another architecture (a ResNet-34 into a ResNet-18).
     public func loadPretrainedBackbone(from file: SafeTensorsFile, sourcePrefix: String = "") throws {
         let stored = Set(file.names)
-        let options = CheckpointLoadOptions(allowUnexpected: true, sourcePrefix: sourcePrefix) { name in
-            !name.hasSuffix(".num_batches_tracked") || stored.contains(sourcePrefix + name)
-        }
+        let options = CheckpointLoadOptions(
+            sourcePrefix: sourcePrefix,
+            include: { name in !name.hasSuffix(".num_batches_tracked") || stored.contains(sourcePrefix + name) },
+            ignore: { name in name.hasPrefix(sourcePrefix + "fc.") })
         try Checkpoint.load(into: backbone, from: file, options: options)
     }
 }

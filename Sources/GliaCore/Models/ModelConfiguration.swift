@@ -133,6 +133,8 @@ public enum ModelConfigurationError: Error, Equatable, CustomStringConvertible, 
     case unknownKind(String)
     /// A field holds a value no model can be built from.
     case invalid(field: String, value: String, reason: String)
+    /// The configuration describes more values than the checkpoint file holds.
+    case largerThanFile(needs: Int, holds: Int)
 
     public var description: String {
         switch self {
@@ -141,6 +143,9 @@ public enum ModelConfigurationError: Error, Equatable, CustomStringConvertible, 
         case .unsupportedFormat(let f): return "model configuration format \(f) is not supported (expected \(ModelConfiguration.format))"
         case .unknownKind(let k): return "unknown model kind '\(k)' (expected classifier, resunet or maskgate)"
         case .invalid(let field, let value, let reason): return "model configuration \(field) = \(value): \(reason)"
+        case .largerThanFile(let needs, let holds):
+            let needed = needs == Int.max ? "more than 2^63" : "at least \(needs)"
+            return "model configuration needs \(needed) values, but the file holds only \(holds)"
         }
     }
 
@@ -212,12 +217,22 @@ public struct ResNetConfiguration: Codable, Equatable, Sendable {
         if blocksPerStage.isEmpty || blocksPerStage.contains(where: { $0 < 1 }) {
             throw bad("blocksPerStage", blocksPerStage, "needs one or more stages of at least one block")
         }
+        // Upper bounds keep the size arithmetic (planes 64 << stage, featureSize) from overflowing;
+        // whether the weights exist is checked against the file (ModelConfiguration.minimumStateCount).
+        if blocksPerStage.count > ModelLimits.stages || blocksPerStage.contains(where: { $0 > ModelLimits.blocksPerStage }) {
+            throw bad("blocksPerStage", blocksPerStage,
+                      "at most \(ModelLimits.stages) stages of at most \(ModelLimits.blocksPerStage) blocks")
+        }
         if groups != 1 { throw bad("groups", groups, "grouped convolutions are not supported") }
-        if widthPerGroup < 1 { throw bad("widthPerGroup", widthPerGroup, "must be positive") }
+        if !(1...ModelLimits.channels).contains(widthPerGroup) {
+            throw bad("widthPerGroup", widthPerGroup, "must be in 1...\(ModelLimits.channels)")
+        }
         if block == .basic && widthPerGroup != 64 {
             throw bad("widthPerGroup", widthPerGroup, "basic blocks only support 64 (as torchvision)")
         }
-        if inputChannels < 1 { throw bad("inputChannels", inputChannels, "must be positive") }
+        if !(1...ModelLimits.inputChannels).contains(inputChannels) {
+            throw bad("inputChannels", inputChannels, "must be in 1...\(ModelLimits.inputChannels)")
+        }
     }
 }
 
@@ -262,14 +277,20 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable {
         func bad(_ f: String, _ v: Any, _ why: String) -> ModelConfigurationError {
             .invalid(field: f, value: "\(v)", reason: why)
         }
-        if imageSize < 1 { throw bad("imageSize", imageSize, "must be positive") }
-        if poolSize < 1 { throw bad("poolSize", poolSize, "must be positive") }
+        if !(1...ModelLimits.imageSize).contains(imageSize) {
+            throw bad("imageSize", imageSize, "must be in 1...\(ModelLimits.imageSize)")
+        }
+        if !(1...imageSize).contains(poolSize) { throw bad("poolSize", poolSize, "must be in 1...imageSize") }
         if pooledSize < 1 {
             throw bad("imageSize", imageSize, "features are \(featureSize)x\(featureSize), smaller than the \(poolSize)x\(poolSize) pooling")
         }
-        if hiddenFeatures < 1 { throw bad("hiddenFeatures", hiddenFeatures, "must be positive") }
+        if !(1...ModelLimits.features).contains(hiddenFeatures) {
+            throw bad("hiddenFeatures", hiddenFeatures, "must be in 1...\(ModelLimits.features)")
+        }
         if !(0..<1).contains(dropout) { throw bad("dropout", dropout, "must be in [0, 1)") }
-        if classes < 1 { throw bad("classes", classes, "must be positive") }
+        if !(1...ModelLimits.features).contains(classes) {
+            throw bad("classes", classes, "must be in 1...\(ModelLimits.features)")
+        }
     }
 }
 
@@ -303,9 +324,13 @@ public struct ResUNetConfiguration: Codable, Equatable, Sendable {
             throw ModelConfigurationError.invalid(field: "filters", value: "\(filters)",
                                                   reason: "needs at least two positive levels")
         }
-        if inputChannels < 1 || outputChannels < 1 {
+        if filters.count > ModelLimits.stages || filters.contains(where: { $0 > ModelLimits.channels }) {
+            throw ModelConfigurationError.invalid(field: "filters", value: "\(filters)",
+                                                  reason: "at most \(ModelLimits.stages) levels of at most \(ModelLimits.channels) filters")
+        }
+        if !(1...ModelLimits.inputChannels).contains(inputChannels) || !(1...ModelLimits.channels).contains(outputChannels) {
             throw ModelConfigurationError.invalid(field: "channels", value: "\(inputChannels)->\(outputChannels)",
-                                                  reason: "must be positive")
+                                                  reason: "input must be in 1...\(ModelLimits.inputChannels), output in 1...\(ModelLimits.channels)")
         }
     }
 }

@@ -32,18 +32,23 @@ struct Eval: AsyncParsableCommand {
     func validate() throws {
         try ModelChoice.validate(classifier: classifier, segmenter: segmenter)
         if let d = data { try InputPath.requireExists(d, option: "--data") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard (1...RunConfiguration.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...\(RunConfiguration.maximumBatchSize), got \(batchSize)")
+        }
     }
 
     func run() async throws {
-        let store = RunStore(workspace: try workspace.open())
+        let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
+        let store = try models.store(workspace)
         do {
-            let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
             var pipeline = try TwoStagePipeline(
                 classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
             if let tta { pipeline.flipTestTimeAugmentation = tta == .flip }
             let (loader, partName) = try makeLoader(store: store, models: models)
+            for problem in loader.skipped {
+                FileHandle.standardError.write(Data("warning: skipped slice \(problem.path): \(problem.detail)\n".utf8))
+            }
             let isTerminal = isatty(STDERR_FILENO) == 1
             let report = try Evaluator.evaluate(pipeline, loader: loader, part: partName,
                                                 postprocessing: postprocess ?? pipeline.postprocessing) { done, total in
@@ -60,9 +65,9 @@ struct Eval: AsyncParsableCommand {
     }
 
     /// The slices to evaluate: the run's split part of its dataset, or all of --data.
-    private func makeLoader(store: RunStore, models: ModelChoice) throws -> (Loader, String) {
-        let runReference = [models.classifier, models.segmenter].compactMap { $0 }.first { !$0.hasSuffix(".safetensors") }
-        let run = try runReference.map { try store.run(matching: $0) }
+    private func makeLoader(store: RunStore?, models: ModelChoice) throws -> (Loader, String) {
+        let runReference = [models.classifier, models.segmenter].compactMap { $0 }.first { !TrainedModel.isCheckpointFile($0) }
+        let run = try store.flatMap { store in try runReference.map { try store.run(matching: $0) } }
         let runConfiguration = try run?.decodedConfiguration()
         guard let dataPath = data ?? runConfiguration?.dataPath else {
             throw CommandError("no dataset: give --data (checkpoint files do not say which data they were trained on)")
@@ -84,7 +89,7 @@ struct Eval: AsyncParsableCommand {
             if loader.batchCount == 0 { throw CommandError("\(dataPath): none of the \(part.rawValue) patients of \(url.path); use --part all") }
             return (loader, part.rawValue)
         }
-        guard let run else { throw CommandError("--part \(part.rawValue) needs a run's split; use --part all with checkpoint files") }
+        guard let run, let store else { throw CommandError("--part \(part.rawValue) needs a run's split; use --part all with checkpoint files") }
         let splitURL = store.folder(for: run.id).appendingPathComponent("split.json")
         let split = try DatasetSplit.read(from: splitURL)
         let wanted: DatasetSplit.Part = part == .train ? .train : part == .validation ? .validation : .test

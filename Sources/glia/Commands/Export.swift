@@ -39,7 +39,7 @@ struct ExportModel: ParsableCommand {
             throw CommandError("--out \(out): no folder \(parent.path)")
         }
         do {
-            let source = try ModelExport.write(model, store: RunStore(workspace: try workspace.open()), to: url,
+            let source = try ModelExport.write(model, store: RunStore(workspace: try workspace.openForReading()), to: url,
                                                testTimeAugmentation: tta, postprocessing: postprocess)
             print("wrote \(url.path) from \(source.path)")
         } catch let error as CommandError {

@@ -18,6 +18,17 @@ struct ModelChoice {
         ArgumentHelp("\(kind) run or checkpoint file (default, when neither model is named: the shipped \(kind.lowercased()), see Models/README.md).")
     }
 
+    /// Whether a reference names a run (looked up in the workspace) rather than a checkpoint file;
+    /// checkpoint files need no workspace, so a missing, read-only or damaged one cannot stop them.
+    var namesRun: Bool {
+        [classifier, segmenter].contains { $0.map { !TrainedModel.isCheckpointFile($0) } ?? false }
+    }
+
+    /// The run store when a reference names a run, else nil (opened read-only).
+    func store(_ workspace: WorkspaceOptions) throws -> RunStore? {
+        namesRun ? RunStore(workspace: try workspace.openForReading()) : nil
+    }
+
     /// Fails in argument validation when neither model is named and none is shipped.
     static func validate(classifier: String?, segmenter: String?, shipped: ShippedModels = .locate()) throws {
         if classifier == nil, segmenter == nil, let absence = shipped.absence {

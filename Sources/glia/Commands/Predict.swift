@@ -43,10 +43,10 @@ struct Predict: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = RunStore(workspace: try workspace.open())
         var rows: [Row] = []
+        let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
+        let store = try models.store(workspace)
         do {
-            let models = ModelChoice.resolve(classifier: classifier, segmenter: segmenter)
             var pipeline = try TwoStagePipeline(
                 classifier: try models.classifier.map { try TrainedModel.load($0, store: store) },
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })

@@ -12,8 +12,28 @@ struct Runs: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Add run folders that the database does not know (after it was lost or emptied) back to it, from each folder's configuration and checkpoints.")
+    var register = false
+
     func run() throws {
-        let store = RunStore(workspace: try workspace.open())
+        let store = RunStore(workspace: try register ? workspace.open() : workspace.openForReading())
+        var unknown = try store.unregisteredRunFolders()
+        if register {
+            for folder in unknown {
+                do {
+                    try store.register(folder: folder)
+                    print("registered \(folder.lastPathComponent)")
+                } catch {
+                    FileHandle.standardError.write(Data("warning: \(error)\n".utf8))
+                }
+            }
+            unknown = try store.unregisteredRunFolders()
+        }
+        if !unknown.isEmpty {
+            let names = unknown.prefix(5).map(\.lastPathComponent).joined(separator: ", ") + (unknown.count > 5 ? ", ..." : "")
+            FileHandle.standardError.write(Data(("warning: \(unknown.count) run folder(s) in \(workspace.url.appendingPathComponent("runs").path) "
+                + "are not in the database (\(names)); 'glia runs --register' adds them back\n").utf8))
+        }
         let runs = try store.runs()
         if json {
             let encoder = JSONEncoder()
@@ -38,6 +58,9 @@ struct Runs: ParsableCommand {
         print(TextTable(header: header, rows: rows).rendered)
         for r in runs where r.status == RunStatus.failed.rawValue {
             print("\(r.id): \(r.message ?? "failed")")
+        }
+        for r in runs where r.skippedSlices > 0 {
+            print("\(r.id): \(r.skippedSlices) undecodable slice(s) left out (named by its 'skipped slice' log lines)")
         }
     }
 }

@@ -34,6 +34,15 @@ struct Show: AsyncParsableCommand {
     @Flag(help: "Plain ASCII character ramp, no colour.")
     var ascii = false
 
+    /// Widest rendering accepted: a cell is a few dozen bytes, and no terminal is wider.
+    static let maximumWidth = 1000
+
+    func validate() throws {
+        if let width, !(8...Self.maximumWidth).contains(width) {
+            throw ValidationError("--width must be in 8...\(Self.maximumWidth) character cells, got \(width)")
+        }
+    }
+
     func run() async throws {
         let channels: [String: ViewerChannel] = ["pre": .preContrast, "flair": .flair, "post": .postContrast, "rgb": .composite]
         guard let chosenChannel = channels[channel.lowercased()] else {
@@ -50,7 +59,7 @@ struct Show: AsyncParsableCommand {
         let truth = try maskURL.map { try TIFFImage.readMask($0).value }
         let prediction = try predURL.map { try TIFFImage.readMask($0).value }
 
-        let columns = max(8, width ?? min(128, Self.terminalColumns() ?? 80))
+        let columns = width ?? max(8, min(128, Self.terminalColumns() ?? 80))
         let rows = max(1, (columns * slice.height / max(1, slice.width) + 1) / 2)
         var options = RenderOptions()
         options.channel = chosenChannel

@@ -56,8 +56,12 @@ struct Train: AsyncParsableCommand {
         if resume == nil && recipe == nil { throw ValidationError("say what to train: 'classifier' or 'segmenter'") }
         if resume != nil && recipe != nil { throw ValidationError("--resume continues a run as it was configured; drop '\(recipe!.rawValue)'") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
-        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
-        if let lr = learningRate, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let b = batchSize, !(1...RunConfiguration.maximumBatchSize).contains(b) {
+            throw ValidationError("--batch-size must be in 1...\(RunConfiguration.maximumBatchSize), got \(b)")
+        }
+        if let lr = learningRate, !(lr > 0 && lr <= RunConfiguration.maximumLearningRate) {
+            throw ValidationError("--lr must be a number in (0, \(RunConfiguration.maximumLearningRate)], got \(lr)")
+        }
         if let f = tumorFraction, !(0...1).contains(f) { throw ValidationError("--tumor-fraction must be in 0...1, got \(f)") }
         if let w = weights { try InputPath.requireFile(w, option: "--weights") }
         if let d = data { try InputPath.requireExists(d, option: "--data") }

@@ -15,8 +15,17 @@ struct WorkspaceOptions: ParsableArguments {
 
     /// Opens the workspace, turning failures into one-line errors that name the folder.
     func open() throws -> Workspace {
+        try opening { try Workspace(url: url) }
+    }
+
+    /// Opens the workspace for a command that only reads it (works on a read-only folder too).
+    func openForReading() throws -> Workspace {
+        try opening { try Workspace.openForReading(url: url) }
+    }
+
+    private func opening(_ body: () throws -> Workspace) throws -> Workspace {
         do {
-            return try Workspace(url: url)
+            return try body()
         } catch let error as WorkspaceError {
             throw CommandError(error.description)
         } catch {
