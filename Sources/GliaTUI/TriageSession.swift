@@ -40,6 +40,8 @@ public struct TriageSession: Sendable {
     public private(set) var decisions: [SliceKey: TriageRecord] = [:]
     /// Rating chosen for the current slice before a decision was made (saved with it).
     public private(set) var pendingRating: TriageRating?
+    /// Note written for the current slice before a decision was made (saved with it).
+    public private(set) var pendingNote: String?
     /// The outcome of the last write, shown in the status line.
     public private(set) var status: (text: String, isError: Bool)?
     private let store: TriageStore
@@ -74,9 +76,16 @@ public struct TriageSession: Sendable {
         guard next != index else { return }
         index = next
         pendingRating = nil
+        pendingNote = nil
         status = nil
         savePosition()
     }
+
+    /// Moves to the first slice of the order, or with `last` to the last.
+    public mutating func moveToEnd(last: Bool) { move(by: last ? order.count : -index) }
+
+    /// The note of the current slice: its saved note, or the one waiting for a decision.
+    public var noteShown: String? { pendingNote ?? currentDecision?.note }
 
     /// Moves to the next slice without a decision after the cursor (wrapping); false when every slice has one.
     @discardableResult
@@ -117,12 +126,17 @@ public struct TriageSession: Sendable {
         return known + scored.filter { $0.1 == nil }.map(\.0)
     }
 
-    /// Records `decision` for the current slice, keeping its rating and note.
-    public mutating func decide(_ decision: TriageDecision, now: Date = Date()) {
+    /// Records `decision` for the current slice, keeping its rating and note (or those given before
+    /// the decision); with `advance`, then moves to the next slice, the saved status still shown.
+    public mutating func decide(_ decision: TriageDecision, advance: Bool = false, now: Date = Date()) {
         guard let key = current else { return }
         let earlier = decisions[key]
-        write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
-                           rating: pendingRating ?? earlier?.rating, note: earlier?.note, decidedAt: now))
+        let saved = write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
+                                       rating: pendingRating ?? earlier?.rating, note: pendingNote ?? earlier?.note, decidedAt: now))
+        guard advance, saved, index + 1 < order.count else { return }
+        let kept = status
+        move(by: 1)
+        status = kept
     }
 
     /// Sets the rating of the current slice; saved at once when the slice already has a decision.
@@ -138,11 +152,13 @@ public struct TriageSession: Sendable {
         write(record)
     }
 
-    /// Sets the note of the current slice (empty clears it); needs a decision first.
+    /// Sets the note of the current slice (empty clears it); before a decision it is kept and saved
+    /// with the decision.
     public mutating func setNote(_ note: String, now: Date = Date()) {
         guard let key = current else { return }
         guard var record = decisions[key] else {
-            status = ("decide first (a, r or f), then add a note", true)
+            pendingNote = note.isEmpty ? nil : note
+            status = note.isEmpty ? nil : ("note kept: press a, r or f to save it with a decision", false)
             return
         }
         record.note = note.isEmpty ? nil : note
@@ -150,15 +166,19 @@ public struct TriageSession: Sendable {
         write(record)
     }
 
-    private mutating func write(_ record: TriageRecord) {
+    @discardableResult
+    private mutating func write(_ record: TriageRecord) -> Bool {
         do {
             try store.record(record)
             decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
             pendingRating = nil
+            pendingNote = nil
             let time = Self.clock.string(from: record.decidedAt)
             status = ("saved \(record.decision.rawValue), slice \(record.sliceNumber), \(time)", false)
+            return true
         } catch {
             status = ("NOT saved: \(error)", true)
+            return false
         }
     }
 

@@ -15,6 +15,7 @@ public struct TrainingRun: Sendable {
     /// Creates a new run in `store` and prepares it (data indexed, split written, model built).
     /// Call `actor.run()` to train.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
+        try ClassifierSession.checkImageSize(configuration)
         let run = try store.createRun(configuration)
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)

@@ -51,7 +51,7 @@ final class TrainCommandTests: XCTestCase {
         let end = try tmux.waitFor("the run to end", timeout: 120, exited)
         XCTAssert(end.contains("rc=0"), end)
         XCTAssert(end.contains("saved last checkpoint"), end)
-        XCTAssert(end.contains("finished: finished"), end)
+        XCTAssert(end.contains("finished, best epoch"), end)
     }
 
     func testCtrlCStopsAfterTheStepSavesLastAndResumeFinishes() throws {
@@ -75,7 +75,7 @@ final class TrainCommandTests: XCTestCase {
         let resumed = try GliaProcess.run(["train", "--resume", run, "--workspace", workspace])
         XCTAssertEqual(resumed.status, 0, resumed.errors)
         XCTAssert(resumed.output.contains("epoch 2/2"), resumed.output)
-        XCTAssert(resumed.output.contains("finished: finished"), resumed.output)
+        XCTAssert(resumed.output.contains("finished, best epoch"), resumed.output)
     }
 
     func testTrainEvalPredictThroughPipes() throws {
@@ -86,7 +86,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(train.status, 0, train.errors)
         XCTAssertFalse(train.output.contains("\u{1B}["), "no terminal escapes when not on a terminal")
         XCTAssert(train.output.contains("step 3/3"), train.output)
-        XCTAssert(train.output.contains("finished: finished"), train.output)
+        XCTAssert(train.output.contains("finished, best epoch"), train.output)
 
         let runs = try GliaProcess.run(["runs", "--workspace", ws, "--json"])
         XCTAssertEqual(runs.status, 0, runs.errors)

@@ -117,23 +117,21 @@ public struct TriagePane: Sendable {
 
     /// Applies a session change that may reorder the slices, then re-aims the cache.
     public mutating func cycleOrdering() {
-        guard var s = session else { return }
-        s.cycleOrdering(predictions: cache?.results ?? [:])
-        session = s
-        cache?.setOrder(s.order, focus: s.index)
+        session?.cycleOrdering(predictions: cache?.results ?? [:])
+        if let session { cache?.setOrder(session.order, focus: session.index) }
     }
 
     // MARK: Drawing
 
     /// Draws the picker or the open session into `rect`.
-    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
+    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource, keys: KeyTable) {
         guard session != nil else {
             drawPicker(into: &buffer, rect: rect, style: style)
             return
         }
         let panel = min(48, max(34, rect.width * 3 / 8))
         drawSlice(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height), style: style, source: source)
-        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style)
+        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style, keys: keys)
     }
 
     private mutating func drawPicker(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
@@ -178,7 +176,7 @@ public struct TriagePane: Sendable {
         }
     }
 
-    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
+    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, keys: KeyTable) {
         guard let session else { return }
         let theme = style.theme
         buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
@@ -234,17 +232,21 @@ public struct TriagePane: Sendable {
         row("rating", rating.map { "\($0.rawValue) \($0.label)" } ?? "-")
         if let noteInput {
             row("note", noteInput + (style.glyphs == .unicode ? "▏" : "_"), theme.accent)
+        } else if let pending = session.pendingNote {
+            row("note", pending + " (unsaved: a/r/f)", theme.accent)
         } else {
             row("note", decision?.note ?? "-")
         }
         y += 1
-        let keys = [("a", "accept"), ("r", "reject"), ("f", "flag"), ("1-4", "rating"), ("m", "note"), ("o", "order"),
-                    ("j/k", "move"), ("u", "undecided"), ("Esc", "models")]
-        for (i, (key, action)) in keys.enumerated() where y < inner.y + inner.height - 2 {
-            let x = inner.x + 1 + (i % 3) * 13
-            let used = buffer.text(key, x: x, y: y, foreground: theme.accent, background: theme.background, attributes: .bold)
-            buffer.text(" " + action, x: x + used, y: y, maxWidth: 12 - used, foreground: theme.muted, background: theme.background)
-            if i % 3 == 2 { y += 1 }
+        // The decision keys with what they mean, from the key table, one a line inside the box.
+        let shown: Set<Command> = [.accept, .reject, .flag, .rate1, .rate2, .rate3, .rate4, .note, .nextUndecided, .order, .back]
+        for binding in keys.bindings(.triage) where shown.contains(binding.command) && y < inner.y + inner.height - 1 {
+            let key = binding.keys.first?.label(glyphs: style.glyphs) ?? ""
+            let used = buffer.text(key, x: inner.x + 1, y: y, maxWidth: inner.width - 2, foreground: theme.accent, background: theme.background,
+                                   attributes: .bold)
+            buffer.text(" " + binding.label, x: inner.x + 1 + used, y: y, maxWidth: max(0, inner.width - 2 - used), foreground: theme.muted,
+                        background: theme.background)
+            y += 1
         }
         if let status = session.status {
             let statusY = inner.y + inner.height - 1
