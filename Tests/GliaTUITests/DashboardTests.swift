@@ -72,6 +72,32 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(stored.configuration, configuration())
     }
 
+    func testAnOpenedRunTrainingInTheShellIsFollowedAndTheCursorStaysOnItsRun() throws {
+        let store = try RunStore(workspace: folder)
+        let run = try store.createRun(configuration(), now: Date(timeIntervalSince1970: 1_800_000_000))
+        let all = events(runID: run.id)
+        for e in all.prefix(4) { try store.record(e, runID: run.id) }
+        var pane = DashboardPane()
+        pane.reloadRuns(store: store)
+        XCTAssertEqual(pane.openSelected(store: store), "opened \(run.id)")
+        XCTAssertEqual(pane.shown?.phase, "running")
+        XCTAssertEqual(pane.toggleComparison(store: store).hasSuffix("pick another run to compare it with"), true,
+                       "the run shown is not compared with itself")
+        XCTAssertNil(pane.comparison)
+        // `glia train` in another shell goes on and finishes; a newer run appears above it.
+        for e in all.dropFirst(4) + [.finished(status: .finished, bestEpoch: 1, bestValidationLoss: 0.5)] {
+            try store.record(e, runID: run.id)
+        }
+        let newer = try store.createRun(configuration(), now: Date(timeIntervalSince1970: 1_800_000_600))
+        let now = Date()
+        XCTAssertTrue(pane.refresh(store: store, now: now))
+        XCTAssertEqual(pane.shown?.phase, "finished", "no longer 'running' once the shell's run ended")
+        XCTAssertEqual(pane.shown?.steps.count, 3)
+        XCTAssertEqual(pane.runs.map(\.id), [newer.id, run.id])
+        XCTAssertEqual(pane.runs[pane.runCursor.selected].id, run.id, "the cursor follows the run, not the row number")
+        XCTAssertFalse(pane.refresh(store: store, now: now.addingTimeInterval(0.5)), "the store is read once a second at most")
+    }
+
     func testFormSkipsBackboneForSegmenterAndClampsChoices() {
         var form = RunForm()
         XCTAssertEqual(form.configuration.recipe, .segmenter)
@@ -112,7 +138,7 @@ final class DashboardTests: XCTestCase {
         pane.draw(into: &buffer, rect: Rect(x: 0, y: 0, width: 120, height: 36), style: style)
         XCTAssertFalse(buffer.cells.contains { (0x2801...0x28FF).contains($0.character.value) })
         XCTAssertTrue(buffer.cells.contains { ["\u{2580}", "\u{2584}"].contains($0.character) }, "block curves")
-        XCTAssertEqual(pane.toggleComparison(store: store), "comparing with \(run.id)")
+        XCTAssertTrue(pane.toggleComparison(store: store).hasSuffix("pick another run to compare it with"), "not with itself")
     }
 
     func testModeKeysSwitchTheWorkstationAndQuitStillWorks() throws {

@@ -78,17 +78,32 @@ final class TriageSessionTests: XCTestCase {
         XCTAssertTrue(csv[2].hasPrefix("P2,2,c1+s1,accept,1,acceptable as is,,20"), csv[2])
     }
 
-    func testNoteNeedsADecisionAndNextUndecidedSkipsDecidedSlices() throws {
+    func testANoteBeforeTheDecisionIsKeptAndSavedWithItAndNextUndecidedSkipsDecidedSlices() throws {
         var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
-        session.setNote("too early")
-        XCTAssertEqual(session.status?.isError, true)
-        XCTAssertTrue(try store().decisions().isEmpty)
+        session.setNote("written first")
+        XCTAssertEqual(session.status?.isError, false)
+        XCTAssertEqual(session.noteShown, "written first")
+        XCTAssertTrue(try store().decisions().isEmpty, "nothing is saved without a decision")
         session.decide(.flag)
+        XCTAssertEqual(try store().decisions().first?.note, "written first", "the note typed before the decision is kept")
+        XCTAssertNil(session.pendingNote)
         session.move(by: 1)
         session.decide(.accept)
         session.move(by: -1)
         XCTAssertTrue(session.moveToNextUndecided())
         XCTAssertEqual(session.current, slices[2])
+    }
+
+    func testAcceptMovesToTheNextSliceAndKeepsTheSavedStatus() throws {
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        session.decide(.accept, advance: true)
+        XCTAssertEqual(session.current, slices[1])
+        XCTAssertTrue(session.status?.text.hasPrefix("saved accept, slice 1,") == true, "\(String(describing: session.status))")
+        session.decide(.reject, advance: false)
+        XCTAssertEqual(session.current, slices[1], "reject stays for a rating or a note")
+        session.moveToEnd(last: true)
+        session.decide(.accept, advance: true)
+        XCTAssertEqual(session.current, slices.last, "the last slice has nowhere to go")
     }
 
     func testOrderingsSortByProbabilityAndDisagreementKeepingTheCurrentSlice() throws {

@@ -9,6 +9,12 @@ public struct Hint: Sendable, Equatable {
     /// What they do.
     public var label: String
 
+    /// A hint.
+    public init(keys: String, label: String) {
+        self.keys = keys
+        self.label = label
+    }
+
     /// Cells the hint takes in the bar.
     var width: Int { keys.count + label.count + 3 }
 }
