@@ -54,6 +54,19 @@ final class TrainCommandTests: XCTestCase {
         XCTAssert(end.contains("finished, best epoch"), end)
     }
 
+    func testClassifierTooSmallForItsPoolingIsRefusedBeforeARunExists() throws {
+        let data = try prerequisites()
+        let workspace = Self.work.appendingPathComponent("ws-small")
+        let result = try GliaProcess.run(["train", "classifier", "--image-size", "64", "--data", data.path, "--workspace", workspace.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.errors.split(separator: "\n").count, 1, result.errors)
+        XCTAssertTrue(result.errors.contains("image size 64 is too small for the resnet18 classifier"), result.errors)
+        XCTAssertTrue(result.errors.contains("use at least 128"), result.errors)
+        let runs = try GliaProcess.run(["runs", "--json", "--workspace", workspace.path])
+        let rows = try JSONSerialization.jsonObject(with: Data(runs.output.utf8)) as? [Any]
+        XCTAssertEqual(rows?.count, 0, "no run was created: \(runs.output)")
+    }
+
     func testCtrlCStopsAfterTheStepSavesLastAndResumeFinishes() throws {
         let data = try prerequisites()
         guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
