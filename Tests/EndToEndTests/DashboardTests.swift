@@ -89,6 +89,10 @@ final class DashboardEndToEndTests: XCTestCase {
 
         try tmux.send("Space")
         var screen = try tmux.waitFor("the pause", timeout: 30) { $0.contains("PAUSED") && $0.contains("│ paused") }
+        // Once paused, the notice goes and the runs list says paused, not running.
+        try tmux.waitFor("the pause shown everywhere", timeout: 10) {
+            !$0.contains("pausing after this step") && $0.range(of: #"segmenter-\d{8}-\d{6}\s+paused"#, options: .regularExpression) != nil
+        }
         let pausedAt = try XCTUnwrap(Self.step(screen))
         let pausedPercent = try XCTUnwrap(Self.percent(screen))
         usleep(1_200_000)

@@ -28,10 +28,16 @@ final class WorkbenchTests: XCTestCase {
         MainActor.assumeIsolated {
             let source = AppTests.source()
             let workbench = Workbench(workspace: workspace, dataPath: "/d", source: source)
-            let app = App(screen: MemoryScreen(columns: 130, rows: 40), source: source, theme: .dark, themeDirectories: [],
-                          workbench: workbench)
+            let screen = MemoryScreen(columns: 130, rows: 40)
+            let app = App(screen: screen, source: source, theme: .dark, themeDirectories: [], workbench: workbench)
             for key in [Key.character("T"), .enter] { app.handle(.key(key)) }
             XCTAssertNotNil(workbench.triage.session)
+            // At 80x24 the panel's keys stay inside its box.
+            screen.resize(columns: 80, rows: 24)
+            let small = app.frame().plainText
+            for y in 2..<22 { XCTAssertEqual(small[y].last, "│", "row \(y): \(small[y])") }
+            XCTAssertTrue(small.joined().contains("a accept, then the next slice"))
+            screen.resize(columns: 130, rows: 40)
             XCTAssertEqual(app.activeModes, [.triage, .image, .global])
             app.handle(.key(.character("j")))
             app.handle(.key(.escape))

@@ -193,7 +193,8 @@ public struct DashboardPane: Sendable {
 
     /// Draws the whole dashboard into `rect`.
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
-        let left = min(41, rect.width / 3)
+        // Wide enough at 80 columns for a compact run id and its status.
+        let left = min(41, max(32, rect.width * 2 / 5))
         let formHeight = RunForm.Field.allCases.count + 4
         drawForm(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: left, height: formHeight), style: style)
         drawRuns(into: &buffer, rect: Rect(x: rect.x, y: rect.y + formHeight, width: left, height: rect.height - formHeight),
@@ -232,15 +233,15 @@ public struct DashboardPane: Sendable {
         let (runs, comparisonID, shownID) = (self.runs, comparison?.runID, shown?.runID)
         let live = liveSnapshot.map { ($0.runID, $0.phase) }
         drawList(into: &buffer, rect: rect, title: "Runs \(runs.isEmpty ? 0 : runCursor.selected + 1)/\(runs.count)",
-                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 14), alignRight: false),
-                           ListColumn(title: "STATUS", width: 9, alignRight: false)],
+                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 15), alignRight: false),
+                           ListColumn(title: "STATUS", width: 11, alignRight: false)],
                  state: &runCursor, focused: focused, style: style) { i in
             let run = runs[i]
             let mark = run.id == comparisonID ? "+" : run.id == shownID ? "*" : " "
             // The live run's phase is newer than the store's row.
             let status = run.id == live?.0 ? live?.1 ?? run.status : run.status
             let color: RGB? = status == "failed" ? theme.error : status == "running" ? theme.accent : nil
-            return [(mark + run.id, nil), (status, color)]
+            return [(mark + RunLabel.fitting(run.id, width: rect.width - 16), nil), (status, color)]
         }
     }
 

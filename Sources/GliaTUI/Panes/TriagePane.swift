@@ -140,13 +140,19 @@ public struct TriagePane: Sendable {
         let half = rect.width / 2
         let listHeight = rect.height - 3
         let (cs, ss) = (classifiers, segmenters)
+        // STATUS fits "interrupted"; RUN takes the rest of the list's width.
+        func columns(_ width: Int) -> [ListColumn] {
+            [ListColumn(title: "RUN", width: width - 16, alignRight: false), ListColumn(title: "STATUS", width: 11, alignRight: false)]
+        }
+        let (cw, sw) = (half - 16, rect.width - half - 16)
         drawList(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: half, height: listHeight), title: "Classifier run",
-                 columns: [ListColumn(title: "RUN", width: half - 14, alignRight: false), ListColumn(title: "STATUS", width: 10, alignRight: false)],
-                 state: &classifierCursor, focused: !pickingSegmenter, style: style) { [(cs[$0].id, nil), (cs[$0].status, nil)] }
+                 columns: columns(half), state: &classifierCursor, focused: !pickingSegmenter, style: style) {
+            [(RunLabel.fitting(cs[$0].id, width: cw), nil), (cs[$0].status, nil)]
+        }
         drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: rect.width - half, height: listHeight), title: "Segmenter run",
-                 columns: [ListColumn(title: "RUN", width: rect.width - half - 14, alignRight: false),
-                           ListColumn(title: "STATUS", width: 10, alignRight: false)],
-                 state: &segmenterCursor, focused: pickingSegmenter, style: style) { [(ss[$0].id, nil), (ss[$0].status, nil)] }
+                 columns: columns(rect.width - half), state: &segmenterCursor, focused: pickingSegmenter, style: style) {
+            [(RunLabel.fitting(ss[$0].id, width: sw), nil), (ss[$0].status, nil)]
+        }
         let hint = classifiers.isEmpty || segmenters.isEmpty
             ? "Triage needs a classifier run and a segmenter run: train them from the dashboard (D) or with glia train."
             : "Pick the model pair: Tab switches list, j/k move, Enter starts triage, Esc back to the browser."
@@ -191,8 +197,8 @@ public struct TriagePane: Sendable {
             y += 1
         }
         let parts = session.modelRun.split(separator: "+").map(String.init)
-        row("classifier", parts.first ?? "")
-        row("segmenter", parts.count > 1 ? parts[1] : "")
+        row("classifier", RunLabel.fitting(parts.first ?? "", width: inner.width - 13))
+        row("segmenter", RunLabel.fitting(parts.count > 1 ? parts[1] : "", width: inner.width - 13))
         row("order", session.ordering.label)
         row("decided", "\(session.decisions.count) of \(session.order.count)")
         if let key = session.current, let seen = seenPatients[key.patient] {
