@@ -137,7 +137,8 @@ public final class Workbench {
         }
         if next == .dashboard { dashboard.reloadRuns(store: runStore) }
         if next == .triage, triage.session == nil, let triageStore {
-            triage.reloadRuns(store: runStore, triageStore: triageStore, shipped: shipped)
+            triage.reloadRuns(store: runStore, triageStore: triageStore, shipped: shipped, dataPath: dataPath,
+                              patients: Set(source.patients.map(\.id)))
             if triage.classifiers.isEmpty || triage.segmenters.isEmpty, let absence = shipped?.absence { message = (absence, false) }
         }
     }

@@ -194,7 +194,7 @@ public struct DashboardPane: Sendable {
     /// Draws the whole dashboard into `rect`.
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
         // Wide enough at 80 columns for a compact run id and its status.
-        let left = min(41, max(32, rect.width * 2 / 5))
+        let left = min(58, max(32, rect.width * 2 / 5))
         let formHeight = RunForm.Field.allCases.count + 4
         drawForm(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: left, height: formHeight), style: style)
         drawRuns(into: &buffer, rect: Rect(x: rect.x, y: rect.y + formHeight, width: left, height: rect.height - formHeight),
@@ -232,16 +232,21 @@ public struct DashboardPane: Sendable {
         let theme = style.theme, focused = focus == .runs
         let (runs, comparisonID, shownID) = (self.runs, comparison?.runID, shown?.runID)
         let live = liveSnapshot.map { ($0.runID, $0.phase) }
+        // Wide lists add the dataset and the best validation metric (accuracy or Dice).
+        let extra = rect.width >= 56 ? 15 : 0
         drawList(into: &buffer, rect: rect, title: "Runs \(runs.isEmpty ? 0 : runCursor.selected + 1)/\(runs.count)",
-                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 15), alignRight: false),
-                           ListColumn(title: "STATUS", width: 11, alignRight: false)],
+                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 15 - extra), alignRight: false),
+                           ListColumn(title: "STATUS", width: 11, alignRight: false)]
+                    + (extra > 0 ? [ListColumn(title: "DATA", width: 8, alignRight: false), ListColumn(title: "VAL", width: 5, alignRight: true)] : []),
                  state: &runCursor, focused: focused, style: style) { i in
             let run = runs[i]
             let mark = run.id == comparisonID ? "+" : run.id == shownID ? "*" : " "
             // The live run's phase is newer than the store's row.
             let status = run.id == live?.0 ? live?.1 ?? run.status : run.status
             let color: RGB? = status == "failed" ? theme.error : status == "running" ? theme.accent : nil
-            return [(mark + RunLabel.fitting(run.id, width: rect.width - 16), nil), (status, color)]
+            let data = (try? run.decodedConfiguration()).map { URL(fileURLWithPath: $0.dataPath).lastPathComponent } ?? "-"
+            return [(mark + RunLabel.fitting(run.id, width: rect.width - 16 - extra), nil), (status, color), (data, nil),
+                    (run.bestValidationMetric.map { String(format: "%.2f", $0) } ?? "-", nil)]
         }
     }
 

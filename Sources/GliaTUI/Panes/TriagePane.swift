@@ -16,6 +16,12 @@ public struct TriageModel: Sendable, Equatable {
     public var reference: String
     /// Shown in the picker's status column.
     public var status: String
+    /// The dataset it was trained on, as the picker shows it (a folder name, or "LGG" for shipped models).
+    public var dataset: String = ""
+    /// Its best validation metric (accuracy or Dice), when known.
+    public var metric: Double?
+    /// Why it may not fit the dataset open (trained on another one), nil when it fits or nobody knows.
+    public var mismatch: String?
 
     /// The id used for shipped models.
     public static let shippedID = "shipped"
@@ -39,6 +45,8 @@ public struct TriagePane: Sendable {
     public private(set) var cache: PredictionCache?
     /// The note being typed, or nil.
     public var noteInput: String?
+    /// The pair ("<classifier>+<segmenter>") whose dataset mismatch was shown; Enter again opens it anyway.
+    public private(set) var mismatchShown: String?
     /// Slice drawing (overlay, channel, window) shared with the browser's keys.
     public var viewer = ViewerPane()
     private var slices = SliceCache(capacity: 12)
@@ -50,14 +58,29 @@ public struct TriagePane: Sendable {
     /// Re-reads the runs that can be picked (those with a checkpoint on disk), adds the `shipped`
     /// models after them, and preselects the pair triaged last, so a restarted workstation continues
     /// with the same models.
-    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore, shipped: ShippedModels? = nil) {
+    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore, shipped: ShippedModels? = nil,
+                                    dataPath: String = "", patients: Set<String> = []) {
         let runs = ((try? store.runs()) ?? []).filter { run in
             let folder = store.folder(for: run.id)
             return ["best", "last"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }
         }
+        let open = Self.canonical(dataPath)
+        func model(_ run: RunSummary) -> TriageModel {
+            var m = TriageModel(id: run.id, reference: run.id, status: run.status, metric: run.bestValidationMetric)
+            if let trainedOn = (try? run.decodedConfiguration())?.dataPath {
+                m.dataset = URL(fileURLWithPath: trainedOn).lastPathComponent
+                if !dataPath.isEmpty, Self.canonical(trainedOn) != open { m.mismatch = "\(run.id) was trained on \(trainedOn)" }
+            }
+            return m
+        }
+        // The shipped models' split names the LGG patients they saw: a dataset with none of them is another one.
+        let seen = Set(seenPatients.keys)
+        let shippedMismatch = !seen.isEmpty && !patients.isEmpty && seen.isDisjoint(with: patients)
+            ? "the shipped models were trained on the LGG dataset, which has none of this dataset's patients" : nil
         func models(_ recipe: RecipeKind, shipped file: URL?) -> [TriageModel] {
-            runs.filter { $0.recipe == recipe.rawValue }.map { TriageModel(id: $0.id, reference: $0.id, status: $0.status) }
-                + (file.map { [TriageModel(id: TriageModel.shippedID, reference: $0.path, status: "shipped")] } ?? [])
+            runs.filter { $0.recipe == recipe.rawValue }.map(model)
+                + (file.map { [TriageModel(id: TriageModel.shippedID, reference: $0.path, status: "shipped", dataset: "LGG",
+                                           mismatch: shippedMismatch)] } ?? [])
         }
         classifiers = models(.classifier, shipped: shipped?.classifier)
         segmenters = models(.segmenter, shipped: shipped?.segmenter)
@@ -79,6 +102,13 @@ public struct TriagePane: Sendable {
             return "triage needs a classifier run and a segmenter run with checkpoints (train them first)"
         }
         let c = classifiers[classifierCursor.selected], s = segmenters[segmenterCursor.selected]
+        // A model trained on another dataset is said once; Enter again means "use it anyway".
+        let pair = "\(c.id)+\(s.id)"
+        if let mismatch = c.mismatch ?? s.mismatch, mismatchShown != pair {
+            mismatchShown = pair
+            return "\(mismatch), not on the dataset open: Enter again to triage with it anyway"
+        }
+        mismatchShown = nil
         let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
         do {
             var opened = try TriageSession(modelRun: "\(c.id)+\(s.id)", slices: keys, store: triageStore)
@@ -96,6 +126,11 @@ public struct TriagePane: Sendable {
         } catch {
             return "cannot open triage: \(error)"
         }
+    }
+
+    /// `path` standardized with links resolved, so two spellings of one folder compare equal.
+    static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// Closes the session (back to the picker). The cache is dropped, not cancelled: the browser may
@@ -140,18 +175,25 @@ public struct TriagePane: Sendable {
         let half = rect.width / 2
         let listHeight = rect.height - 3
         let (cs, ss) = (classifiers, segmenters)
-        // STATUS fits "interrupted"; RUN takes the rest of the list's width.
-        func columns(_ width: Int) -> [ListColumn] {
-            [ListColumn(title: "RUN", width: width - 16, alignRight: false), ListColumn(title: "STATUS", width: 11, alignRight: false)]
+        // STATUS fits "interrupted"; DATA and the validation metric when there is room; RUN takes the rest.
+        func columns(_ width: Int, metric: String) -> [ListColumn] {
+            let wide = width >= 64
+            return [ListColumn(title: "RUN", width: width - (wide ? 36 : 16), alignRight: false),
+                    ListColumn(title: "STATUS", width: 11, alignRight: false)]
+                + (wide ? [ListColumn(title: "DATA", width: 12, alignRight: false), ListColumn(title: metric, width: 6, alignRight: true)] : [])
         }
-        let (cw, sw) = (half - 16, rect.width - half - 16)
+        func cells(_ m: TriageModel, width: Int) -> [(String, RGB?)] {
+            [(RunLabel.fitting(m.id, width: width - (width >= 64 ? 36 : 16)), nil), (m.status, nil),
+             (m.dataset, m.mismatch == nil ? nil : theme.error), (m.metric.map { String(format: "%.3f", $0) } ?? "-", nil)]
+        }
+        let segmenterWidth = rect.width - half
         drawList(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: half, height: listHeight), title: "Classifier run",
-                 columns: columns(half), state: &classifierCursor, focused: !pickingSegmenter, style: style) {
-            [(RunLabel.fitting(cs[$0].id, width: cw), nil), (cs[$0].status, nil)]
+                 columns: columns(half, metric: "ACC"), state: &classifierCursor, focused: !pickingSegmenter, style: style) {
+            cells(cs[$0], width: half)
         }
-        drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: rect.width - half, height: listHeight), title: "Segmenter run",
-                 columns: columns(rect.width - half), state: &segmenterCursor, focused: pickingSegmenter, style: style) {
-            [(RunLabel.fitting(ss[$0].id, width: sw), nil), (ss[$0].status, nil)]
+        drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: segmenterWidth, height: listHeight), title: "Segmenter run",
+                 columns: columns(segmenterWidth, metric: "DICE"), state: &segmenterCursor, focused: pickingSegmenter, style: style) {
+            cells(ss[$0], width: segmenterWidth)
         }
         let hint = classifiers.isEmpty || segmenters.isEmpty
             ? "Triage needs a classifier run and a segmenter run: train them from the dashboard (D) or with glia train."
