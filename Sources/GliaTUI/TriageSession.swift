@@ -40,6 +40,8 @@ public struct TriageSession: Sendable {
     public private(set) var decisions: [SliceKey: TriageRecord] = [:]
     /// Rating chosen for the current slice before a decision was made (saved with it).
     public private(set) var pendingRating: TriageRating?
+    /// Whether only the queue is walked (`toggleQueue`); every slice otherwise.
+    public private(set) var queueOnly = false
     /// Note written for the current slice before a decision was made (saved with it).
     public private(set) var pendingNote: String?
     /// The outcome of the last write, shown in the status line.
@@ -105,10 +107,52 @@ public struct TriageSession: Sendable {
     public mutating func cycleOrdering(predictions: [SliceKey: CachedPrediction]) {
         let all = TriageOrdering.allCases
         ordering = all[(all.firstIndex(of: ordering)! + 1) % all.count]
-        let keep = current
-        order = Self.sorted(slices, by: ordering, predictions: predictions)
-        index = keep.flatMap { order.firstIndex(of: $0) } ?? 0
+        rearrange(predictions: predictions)
         savePosition()
+    }
+
+    /// Walks only the queue (see `isQueued`), or every slice again.
+    public mutating func toggleQueue(predictions: [SliceKey: CachedPrediction]) {
+        queueOnly.toggle()
+        rearrange(predictions: predictions)
+    }
+
+    /// Adds the slices whose predictions arrived since to the queue; true when the order changed.
+    @discardableResult
+    public mutating func refreshQueue(predictions: [SliceKey: CachedPrediction]) -> Bool {
+        guard queueOnly else { return false }
+        let before = order
+        rearrange(predictions: predictions)
+        return order != before
+    }
+
+    /// Whether a prediction puts its slice in the reader's queue: the models call it tumor, or the
+    /// truth does (so truth and prediction disagree, or both say tumor). Slices where all agree
+    /// there is nothing stay out.
+    public static func isQueued(_ p: CachedPrediction) -> Bool {
+        (p.flagged && p.probability != nil) || p.predictedArea > 0 || (p.truthArea ?? 0) > 0
+    }
+
+    /// Counts over the slices walked: how many have no decision yet and how many of each decision.
+    public var counts: (toDo: Int, accepted: Int, rejected: Int, flagged: Int) {
+        var c = (toDo: 0, accepted: 0, rejected: 0, flagged: 0)
+        for key in order {
+            switch decisions[key]?.decision {
+            case nil: c.toDo += 1
+            case .accept: c.accepted += 1
+            case .reject: c.rejected += 1
+            case .flag: c.flagged += 1
+            }
+        }
+        return c
+    }
+
+    /// Recomputes `order` from the ordering and the queue, keeping the current slice under the cursor.
+    private mutating func rearrange(predictions: [SliceKey: CachedPrediction]) {
+        let keep = current
+        let walked = queueOnly ? slices.filter { predictions[$0].map(Self.isQueued) ?? false } : slices
+        order = Self.sorted(walked, by: ordering, predictions: predictions)
+        index = keep.flatMap { order.firstIndex(of: $0) } ?? min(index, max(0, order.count - 1))
     }
 
     /// `slices` in `ordering`; slices without a prediction keep patient order after the others.

@@ -99,6 +99,12 @@ extension Workbench {
         case .rate3: triage.session?.rate(.majorEdits)
         case .rate4: triage.session?.rate(.wrong)
         case .note: triage.noteInput = triage.session?.noteShown ?? ""
+        case .queue:
+            triage.toggleQueue()
+            if let session = triage.session {
+                message = (session.queueOnly ? "queue: \(session.order.count) slices the models call tumor or the truth does so far"
+                    : "every slice (\(session.order.count))", false)
+            }
         case .order:
             triage.cycleOrdering()
             if let session = triage.session, session.ordering != .patient, let cache = triage.cache {

@@ -61,7 +61,7 @@ public enum Command: String, CaseIterable, Sendable {
     case previousValue = "previous-value", nextValue = "next-value"
     // Triage.
     case accept, reject, flag, rate1 = "rate-1", rate2 = "rate-2", rate3 = "rate-3", rate4 = "rate-4"
-    case note, order, nextUndecided = "next-undecided"
+    case note, order, queue, nextUndecided = "next-undecided"
     // The quit question.
     case stopAndQuit = "stop-and-quit", detach, cancel
 }

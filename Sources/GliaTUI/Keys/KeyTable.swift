@@ -137,6 +137,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.rate3, [.character("3")], "rate: major corrections", hint: "rate"),
             KeyBinding(.rate4, [.character("4")], "rate: wrong location / not visible", hint: "rate"),
             KeyBinding(.note, [.character("m")], "write a note", hint: "note"),
+            KeyBinding(.queue, [.character("v")], "queue (tumor or disagreement) / all", hint: "queue"),
             KeyBinding(.order, [.character("o")], "cycle the order"),
             KeyBinding(.nextUndecided, [.character("u")], "next slice without a decision"),
             KeyBinding(.down, [.character("j"), .down, .character("n")], "next slice"),

@@ -144,10 +144,18 @@ public struct TriagePane: Sendable {
     /// Tells the prediction cache where the cursor is; returns true when new predictions arrived.
     public mutating func refresh() -> Bool {
         guard let cache, let session else { return false }
-        cache.setFocus(session.index)
+        // By key: with the queue on, the session's order is not the cache's.
+        if let key = session.current { cache.setFocus(key) }
         let version = cache.version
         defer { seenVersion = version }
-        return version != seenVersion
+        guard version != seenVersion else { return false }
+        self.session?.refreshQueue(predictions: cache.results)
+        return true
+    }
+
+    /// Toggles the queue of the open session (the cache goes on predicting every slice, so the queue grows).
+    public mutating func toggleQueue() {
+        session?.toggleQueue(predictions: cache?.results ?? [:])
     }
 
     /// Applies a session change that may reorder the slices, then re-aims the cache.
@@ -204,8 +212,9 @@ public struct TriagePane: Sendable {
 
     private mutating func drawSlice(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
         guard let session, let key = session.current else {
-            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: "Triage",
-                        message: "the dataset has no slices")
+            let empty = session?.queueOnly == true ? "the queue is empty so far (it fills as predictions arrive; v shows every slice)"
+                : "the dataset has no slices"
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: "Triage", message: empty)
             return
         }
         let caption = "\(key.patient)  slice \(key.slice)  (\(session.index + 1)/\(session.order.count))"
@@ -242,7 +251,10 @@ public struct TriagePane: Sendable {
         row("classifier", RunLabel.fitting(parts.first ?? "", width: inner.width - 13))
         row("segmenter", RunLabel.fitting(parts.count > 1 ? parts[1] : "", width: inner.width - 13))
         row("order", session.ordering.label)
-        row("decided", "\(session.decisions.count) of \(session.order.count)")
+        row("decided", "\(session.decisions.count) of \(session.slices.count)")
+        let counts = session.counts
+        row(session.queueOnly ? "queue" : "all slices", "\(session.order.count): \(counts.toDo) to do, \(counts.accepted) acc, "
+            + "\(counts.rejected) rej, \(counts.flagged) flag", session.queueOnly ? theme.accent : nil)
         if let key = session.current, let seen = seenPatients[key.patient] {
             row("shipped", seen == "val" ? "seen in validation" : "seen in training", theme.accent)
         }
@@ -287,7 +299,7 @@ public struct TriagePane: Sendable {
         }
         y += 1
         // The decision keys with what they mean, from the key table, one a line inside the box.
-        let shown: Set<Command> = [.accept, .reject, .flag, .rate1, .rate2, .rate3, .rate4, .note, .nextUndecided, .order, .back]
+        let shown: Set<Command> = [.accept, .reject, .flag, .rate1, .rate2, .rate3, .rate4, .note, .queue, .nextUndecided, .order, .back]
         for binding in keys.bindings(.triage) where shown.contains(binding.command) && y < inner.y + inner.height - 1 {
             let key = binding.keys.first?.label(glyphs: style.glyphs) ?? ""
             let used = buffer.text(key, x: inner.x + 1, y: y, maxWidth: inner.width - 2, foreground: theme.accent, background: theme.background,
