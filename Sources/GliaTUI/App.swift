@@ -19,21 +19,30 @@ public final class App {
     /// The screen drawn on and read from.
     public let screen: any Screen
     /// Patient and slice lists (selection, filters, sort orders).
-    public private(set) var browser: BrowserPane
+    public internal(set) var browser: BrowserPane
     /// Viewer settings (channel, window/level, zoom, overlay).
-    public private(set) var viewer = ViewerPane()
+    public internal(set) var viewer = ViewerPane()
     /// The pane that receives keys.
-    public private(set) var focus = Focus.patients
+    public internal(set) var focus = Focus.patients
+    /// The page of the key overlay shown, nil when it is closed.
+    public internal(set) var helpPage: Int?
     /// Whether the key overlay is open.
-    public private(set) var showingHelp = false
+    public var showingHelp: Bool { helpPage != nil }
+    /// Whether quitting waits for an answer: stop the live run, keep it training, or stay.
+    public internal(set) var quitQuestion = false
+    /// True when the user quit with Ctrl-C (the caller then ends as interrupted, status 130).
+    public internal(set) var interrupted = false
     /// The filter text being typed, or nil when not typing one.
-    public private(set) var filterInput: String?
+    public internal(set) var filterInput: String?
     /// A one-line note in the status bar (theme changes, errors); cleared by the next key.
-    public private(set) var message: (text: String, isError: Bool)?
+    public internal(set) var message: (text: String, isError: Bool)?
+    /// Key bindings of every mode.
+    public let keys: KeyTable
+    private let keyFileNote: String
     /// Colours in use.
     public private(set) var theme: Theme
     /// False once the user quit; `run()` returns then.
-    public private(set) var isRunning = true
+    public internal(set) var isRunning = true
     private let themeDirectories: [URL]
     private var cache = SliceCache(capacity: 32)
     /// Dashboard and triage modes (nil: the browser alone).
@@ -43,10 +52,12 @@ public final class App {
     private var themeCycle = 0
 
     /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
-    /// theme error found before the screen opened).
+    /// theme or key-file error found before the screen opened).
     public init(screen: any Screen, source: any SliceSource, theme: Theme, themeDirectories: [URL],
-                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil) {
+                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil, keys: KeyTable = .standard, keyFile: URL? = nil) {
         self.screen = screen
+        self.keys = keys
+        keyFileNote = keyFile.map { "Keys can be remapped in \($0.path) (README: Keys)." } ?? "Keys can be remapped in a key file (README: Keys)."
         self.workbench = workbench
         self.browser = BrowserPane(source: source)
         self.theme = theme
@@ -71,6 +82,7 @@ public final class App {
                 prefetchNeighbours()
             }
             if workbench?.tick() == true { dirty = true }
+            if workbench?.detachFinished == true { isRunning = false }
         }
     }
 
@@ -78,13 +90,13 @@ public final class App {
 
     // MARK: Layout
 
-    private struct Layout {
+    struct Layout {
         var patients: Rect
         var slices: Rect
         var viewer: Rect
     }
 
-    private func layout(columns: Int, rows: Int) -> Layout {
+    func layout(columns: Int, rows: Int) -> Layout {
         let left = max(44, min(columns - 36, columns * 2 / 5))
         let body = rows - 2
         let top = max(6, body * 9 / 20)
@@ -124,9 +136,15 @@ public final class App {
                     sliceID: id, caption: caption, message: problem)
         drawTitle(into: &buffer, columns: columns)
         drawStatus(into: &buffer, columns: columns, y: rows - 1)
-        workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style)
-        if showingHelp {
-            HelpOverlay.draw(into: &buffer, area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
+        workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style, keys: keys)
+        drawQuitLine(into: &buffer, columns: columns, y: rows - 1)
+        if let page = helpPage {
+            let modes = workbench?.activeModes.map { $0 + [.global] } ?? [.browser, .lists, .viewer, .image, .global]
+            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row, the wheel scrolls."] : []
+            let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
+                                         notes: notes + [keyFileNote], into: &buffer,
+                                         area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
+            helpPage = min(page, pages - 1)
         }
         return buffer
     }
@@ -156,7 +174,7 @@ public final class App {
         let source = browser.source
         let sliceCount = source.patients.reduce(0) { $0 + $1.slices.count }
         var x = 1
-        x += buffer.text("Glia", x: x, y: 0, foreground: theme.focus, background: theme.statusBackground, attributes: .bold)
+        x += buffer.text("Glia", x: x, y: 0, foreground: theme.focus.readable(on: theme.statusBackground), background: theme.statusBackground, attributes: .bold)
         x += buffer.text("  \(source.title)", x: x, y: 0, foreground: theme.statusForeground, background: theme.statusBackground, attributes: .bold)
         buffer.text("  \(source.patients.count) patients, \(sliceCount) slices", x: x, y: 0,
                     foreground: theme.statusForeground, background: theme.statusBackground)
@@ -171,22 +189,21 @@ public final class App {
         if let input = filterInput {
             let target = focus == .patients ? "patients" : "slices"
             var x = 1
-            x += buffer.text("Filter \(target): ", x: x, y: y, foreground: theme.accent, background: bg, attributes: .bold)
+            x += buffer.text("Filter \(target): ", x: x, y: y, foreground: theme.accent.readable(on: bg), background: bg, attributes: .bold)
             x += buffer.text(input, x: x, y: y, foreground: fg, background: bg)
             buffer.put(Cell(" ", foreground: bg, background: fg), x: x, y: y)
             let hint = "Enter keep  Esc clear "
             buffer.text(hint, x: columns - hint.count, y: y, foreground: theme.muted, background: bg)
             return
         }
-        // Fewer hints on narrow terminals, so the selection keeps at least half of the bar.
-        let hints: [(String, String)] = columns >= 130
-            ? [("Tab", "pane"), ("/", "filter"), ("s", "sort"), ("c", "channel"), ("o", "overlay"), ("?", "help"), ("q", "quit")]
-            : [("Tab", "pane"), ("?", "help"), ("q", "quit")]
-        let hintWidth = hints.reduce(0) { $0 + $1.0.count + $1.1.count + 3 }
-        var x = 1
+        // The selection keeps at least half of the bar; a long message takes all of it.
+        var hintWidth = HintBar.width(keys, modes: activeModes, width: columns / 2, glyphs: style.glyphs)
+        if let message, message.text.count + 3 > columns - hintWidth { hintWidth = 0 }
+        if hintWidth > 0 { HintBar.draw(keys, modes: activeModes, into: &buffer, y: y, width: columns / 2, style: style) }
+        let x = 1
         if let message {
-            x += buffer.text(message.text, x: x, y: y, maxWidth: columns - 2, foreground: message.isError ? theme.error : theme.accent,
-                             background: bg, attributes: .bold)
+            buffer.text(message.text, x: x, y: y, maxWidth: columns - 2, foreground: (message.isError ? theme.error : theme.accent).readable(on: bg),
+                        background: bg, attributes: .bold)
         } else if let patient = browser.selectedPatient {
             var parts = [patient.id]
             // Right after the id, so it survives the narrow bar's truncation.
@@ -197,148 +214,32 @@ public final class App {
                 parts.append(slice.hasTumor == true ? "tumor \(slice.tumorArea ?? 0) px" : slice.hasTumor == false ? "no tumor" : "mask unknown")
                 if let p = browser.probability(patient: patient.id, slice: slice) { parts.append("P \(BrowserPane.probabilityText(p))") }
             }
-            x += buffer.text(parts.joined(separator: style.glyphs == .unicode ? " · " : " | "), x: x, y: y,
+            buffer.text(parts.joined(separator: style.glyphs == .unicode ? " · " : " | "), x: x, y: y,
                              maxWidth: max(0, columns - hintWidth - 3),
                              foreground: fg, background: bg)
         }
-        guard columns - hintWidth >= x + 2 else { return }
-        var hx = columns - hintWidth
-        for (key, label) in hints {
-            hx += buffer.text(key, x: hx, y: y, foreground: theme.accent, background: bg, attributes: .bold)
-            hx += buffer.text(" \(label)  ", x: hx, y: y, foreground: fg, background: bg)
-        }
     }
 
-    // MARK: Input
-
-    /// Applies one event (public so tests can drive the app without a terminal).
-    public func handle(_ event: InputEvent) {
-        switch event {
-        case .resize:
-            screen.invalidate()
-        case .mouse(let mouse):
-            handleMouse(mouse)
-        case .key(let key):
-            // Notices go with the next key; errors (a broken theme, an unreadable slice) stay until
-            // Esc or a newer message, so a stray key cannot hide them before they are read.
-            if message?.isError != true || key == .escape { message = nil }
-            if showingHelp {
-                showingHelp = false
-            } else if filterInput != nil {
-                handleFilterKey(key)
-            } else {
-                if workbench?.handle(key) != true { handleKey(key) }
-            }
-        }
-    }
-
-    private func handleKey(_ key: Key) {
-        switch key {
-        case .character("q"), .control("c"): isRunning = false
-        case .character("?"): showingHelp = true
-        case .tab: focus = Focus(rawValue: (focus.rawValue + 1) % Focus.allCases.count)!
-        case .backTab: focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
-        case .control("l"): screen.invalidate()
-        case .character("t"): cycleTheme()
-        case .character("n"): browser.stepSlice(by: 1)
-        case .character("p"): browser.stepSlice(by: -1)
-        case .enter where focus != .viewer: focus = Focus(rawValue: focus.rawValue + 1)!
-        case .character("/") where focus != .viewer:
-            filterInput = focus == .patients ? browser.patientFilter : browser.sliceFilter
-        case .character("s"):
-            if focus == .patients { browser.cyclePatientSort() } else { browser.cycleSliceSort() }
-        default:
-            if viewer.handle(key) { return }
-            if focus == .viewer {
-                // In the viewer, movement keys walk the volume in slice order whatever the list's sort.
-                let steps: [Key: Int] = [.down: 1, .character("j"): 1, .up: -1, .character("k"): -1,
-                                         .pageDown: 10, .pageUp: -10, .home: -100_000, .end: 100_000]
-                if let step = steps[key] { browser.stepSlice(by: step) }
-                return
-            }
-            if let movement = Self.movement(for: key, page: pageSize) {
-                if focus == .patients { movePatients { movement(&$0) } } else { movement(&browser.slices) }
-            }
-        }
-    }
-
-    private var pageSize: Int {
-        let l = layout(columns: screen.columns, rows: screen.rows)
-        return BrowserPane.visibleRows(in: focus == .patients ? l.patients : l.slices)
-    }
-
-    /// List movement for a navigation key (nil for other keys).
-    private static func movement(for key: Key, page: Int) -> ((inout ListState) -> Void)? {
-        switch key {
-        case .down, .character("j"): { $0.move(by: 1) }
-        case .up, .character("k"): { $0.move(by: -1) }
-        case .pageDown: { $0.move(by: page) }
-        case .pageUp: { $0.move(by: -page) }
-        case .home, .character("g"): { $0.select(0) }
-        case .end, .character("G"): { $0.select(Int.max / 2) }
-        default: nil
-        }
-    }
-
-    private func movePatients(_ change: (inout ListState) -> Void) {
-        let before = browser.selectedPatient?.id
-        var state = browser.patients
-        change(&state)
-        browser.patients = state
-        if browser.selectedPatient?.id != before { browser.patientSelectionChanged() }
-    }
-
-    private func handleFilterKey(_ key: Key) {
-        var text = filterInput ?? ""
-        switch key {
-        case .enter:
-            filterInput = nil
-            return
-        case .escape:
-            text = ""
-            filterInput = nil
-        case .backspace:
-            if !text.isEmpty { text.removeLast() }
-            filterInput = text
-        case .character(let c):
-            text.unicodeScalars.append(c)
-            filterInput = text
-        default:
+    /// The quit question, or the progress of a run being handed to the background, over the status bar.
+    private func drawQuitLine(into buffer: inout CellBuffer, columns: Int, y: Int) {
+        let text: String
+        if quitQuestion {
+            text = "A run is training (\(workbench?.liveRunID ?? "starting")): keep it training in the background, stop it, or stay?"
+        } else if let status = workbench?.detachStatus {
+            text = status
+        } else {
             return
         }
-        if focus == .patients { browser.setPatientFilter(text) } else { browser.setSliceFilter(text) }
-    }
-
-    private func handleMouse(_ mouse: MouseEvent) {
-        guard !showingHelp else {
-            showingHelp = false
-            return
-        }
-        let l = layout(columns: screen.columns, rows: screen.rows)
-        let step = mouse.kind == .wheelUp ? -1 : 1
-        if l.patients.contains(x: mouse.x, y: mouse.y) {
-            focus = .patients
-            if mouse.kind == .click {
-                if let row = BrowserPane.row(at: mouse.y, in: l.patients, state: browser.patients) { movePatients { $0.select(row) } }
-            } else {
-                movePatients { $0.move(by: step) }
-            }
-        } else if l.slices.contains(x: mouse.x, y: mouse.y) {
-            focus = .slices
-            if mouse.kind == .click {
-                if let row = BrowserPane.row(at: mouse.y, in: l.slices, state: browser.slices) { browser.slices.select(row) }
-            } else {
-                browser.slices.move(by: step)
-            }
-        } else if l.viewer.contains(x: mouse.x, y: mouse.y) {
-            focus = .viewer
-            if mouse.kind != .click { browser.stepSlice(by: step) }
-        }
+        let bg = theme.statusBackground
+        buffer.fill(Rect(x: 0, y: y, width: columns, height: 1), with: Cell(" ", foreground: theme.statusForeground, background: bg))
+        let hintWidth = quitQuestion ? HintBar.draw(keys, modes: [.quit], into: &buffer, y: y, width: columns / 2, style: style) : 0
+        buffer.text(text, x: 1, y: y, maxWidth: max(0, columns - hintWidth - 2), foreground: theme.accent.readable(on: bg),
+                    background: bg, attributes: .bold)
     }
 
     /// Next theme among the built-in dark one and the theme files found; a broken file leaves an
     /// error naming its line in the status bar and falls back to the default.
-    private func cycleTheme() {
+    func cycleTheme() {
         let files = Theme.available(in: themeDirectories)
         let names = Self.themeNames(files)
         themeCycle = (themeCycle + 1) % names.count

@@ -40,6 +40,10 @@ public struct TriageSession: Sendable {
     public private(set) var decisions: [SliceKey: TriageRecord] = [:]
     /// Rating chosen for the current slice before a decision was made (saved with it).
     public private(set) var pendingRating: TriageRating?
+    /// Whether only the queue is walked (`toggleQueue`); every slice otherwise.
+    public private(set) var queueOnly = false
+    /// Note written for the current slice before a decision was made (saved with it).
+    public private(set) var pendingNote: String?
     /// The outcome of the last write, shown in the status line.
     public private(set) var status: (text: String, isError: Bool)?
     private let store: TriageStore
@@ -74,9 +78,16 @@ public struct TriageSession: Sendable {
         guard next != index else { return }
         index = next
         pendingRating = nil
+        pendingNote = nil
         status = nil
         savePosition()
     }
+
+    /// Moves to the first slice of the order, or with `last` to the last.
+    public mutating func moveToEnd(last: Bool) { move(by: last ? order.count : -index) }
+
+    /// The note of the current slice: its saved note, or the one waiting for a decision.
+    public var noteShown: String? { pendingNote ?? currentDecision?.note }
 
     /// Moves to the next slice without a decision after the cursor (wrapping); false when every slice has one.
     @discardableResult
@@ -96,10 +107,52 @@ public struct TriageSession: Sendable {
     public mutating func cycleOrdering(predictions: [SliceKey: CachedPrediction]) {
         let all = TriageOrdering.allCases
         ordering = all[(all.firstIndex(of: ordering)! + 1) % all.count]
-        let keep = current
-        order = Self.sorted(slices, by: ordering, predictions: predictions)
-        index = keep.flatMap { order.firstIndex(of: $0) } ?? 0
+        rearrange(predictions: predictions)
         savePosition()
+    }
+
+    /// Walks only the queue (see `isQueued`), or every slice again.
+    public mutating func toggleQueue(predictions: [SliceKey: CachedPrediction]) {
+        queueOnly.toggle()
+        rearrange(predictions: predictions)
+    }
+
+    /// Adds the slices whose predictions arrived since to the queue; true when the order changed.
+    @discardableResult
+    public mutating func refreshQueue(predictions: [SliceKey: CachedPrediction]) -> Bool {
+        guard queueOnly else { return false }
+        let before = order
+        rearrange(predictions: predictions)
+        return order != before
+    }
+
+    /// Whether a prediction puts its slice in the reader's queue: the models call it tumor, or the
+    /// truth does (so truth and prediction disagree, or both say tumor). Slices where all agree
+    /// there is nothing stay out.
+    public static func isQueued(_ p: CachedPrediction) -> Bool {
+        (p.flagged && p.probability != nil) || p.predictedArea > 0 || (p.truthArea ?? 0) > 0
+    }
+
+    /// Counts over the slices walked: how many have no decision yet and how many of each decision.
+    public var counts: (toDo: Int, accepted: Int, rejected: Int, flagged: Int) {
+        var c = (toDo: 0, accepted: 0, rejected: 0, flagged: 0)
+        for key in order {
+            switch decisions[key]?.decision {
+            case nil: c.toDo += 1
+            case .accept: c.accepted += 1
+            case .reject: c.rejected += 1
+            case .flag: c.flagged += 1
+            }
+        }
+        return c
+    }
+
+    /// Recomputes `order` from the ordering and the queue, keeping the current slice under the cursor.
+    private mutating func rearrange(predictions: [SliceKey: CachedPrediction]) {
+        let keep = current
+        let walked = queueOnly ? slices.filter { predictions[$0].map(Self.isQueued) ?? false } : slices
+        order = Self.sorted(walked, by: ordering, predictions: predictions)
+        index = keep.flatMap { order.firstIndex(of: $0) } ?? min(index, max(0, order.count - 1))
     }
 
     /// `slices` in `ordering`; slices without a prediction keep patient order after the others.
@@ -117,12 +170,17 @@ public struct TriageSession: Sendable {
         return known + scored.filter { $0.1 == nil }.map(\.0)
     }
 
-    /// Records `decision` for the current slice, keeping its rating and note.
-    public mutating func decide(_ decision: TriageDecision, now: Date = Date()) {
+    /// Records `decision` for the current slice, keeping its rating and note (or those given before
+    /// the decision); with `advance`, then moves to the next slice, the saved status still shown.
+    public mutating func decide(_ decision: TriageDecision, advance: Bool = false, now: Date = Date()) {
         guard let key = current else { return }
         let earlier = decisions[key]
-        write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
-                           rating: pendingRating ?? earlier?.rating, note: earlier?.note, decidedAt: now))
+        let saved = write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
+                                       rating: pendingRating ?? earlier?.rating, note: pendingNote ?? earlier?.note, decidedAt: now))
+        guard advance, saved, index + 1 < order.count else { return }
+        let kept = status
+        move(by: 1)
+        status = kept
     }
 
     /// Sets the rating of the current slice; saved at once when the slice already has a decision.
@@ -138,11 +196,13 @@ public struct TriageSession: Sendable {
         write(record)
     }
 
-    /// Sets the note of the current slice (empty clears it); needs a decision first.
+    /// Sets the note of the current slice (empty clears it); before a decision it is kept and saved
+    /// with the decision.
     public mutating func setNote(_ note: String, now: Date = Date()) {
         guard let key = current else { return }
         guard var record = decisions[key] else {
-            status = ("decide first (a, r or f), then add a note", true)
+            pendingNote = note.isEmpty ? nil : note
+            status = note.isEmpty ? nil : ("note kept: press a, r or f to save it with a decision", false)
             return
         }
         record.note = note.isEmpty ? nil : note
@@ -150,15 +210,19 @@ public struct TriageSession: Sendable {
         write(record)
     }
 
-    private mutating func write(_ record: TriageRecord) {
+    @discardableResult
+    private mutating func write(_ record: TriageRecord) -> Bool {
         do {
             try store.record(record)
             decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
             pendingRating = nil
+            pendingNote = nil
             let time = Self.clock.string(from: record.decidedAt)
             status = ("saved \(record.decision.rawValue), slice \(record.sliceNumber), \(time)", false)
+            return true
         } catch {
             status = ("NOT saved: \(error)", true)
+            return false
         }
     }
 

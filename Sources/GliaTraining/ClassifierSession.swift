@@ -91,6 +91,17 @@ public final class ClassifierSession: RecipeSession {
     /// The backbone name of the MaskGate.
     public static let segmenterBackbone = "segmenter"
 
+    /// Refuses a ResNet classifier whose image size leaves features smaller than the head's
+    /// pooling, naming the smallest size (a divisor of 256) that works; checked before a run is created.
+    public static func checkImageSize(_ c: RunConfiguration) throws {
+        guard c.recipe == .classifier, let backbone = backbones[c.backbone] else { return }
+        let head = ClassifierConfiguration(backbone: backbone, imageSize: c.imageSize)
+        guard head.pooledSize < 1 else { return }
+        let smallest = (0...8).map { 1 << $0 }.first { ClassifierConfiguration(backbone: backbone, imageSize: $0).pooledSize >= 1 } ?? 256
+        throw TrainingDataError("image size \(c.imageSize) is too small for the \(c.backbone) classifier (its features would be "
+            + "\(head.featureSize)x\(head.featureSize), smaller than the \(head.poolSize)x\(head.poolSize) pooling): use at least \(smallest)")
+    }
+
     public var selection: CheckpointSelection { .lowestLoss }
     public var progress: TrainingProgress { state.progress }
     public var stepsPerEpoch: Int { data.train.stepsPerEpoch(limit: configuration.maxStepsPerEpoch) }

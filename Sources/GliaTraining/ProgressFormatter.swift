@@ -51,8 +51,9 @@ public struct ProgressFormatter: Sendable {
         case .earlyStopped(let epoch, let best):
             return "early stop after epoch \(epoch): no validation improvement since epoch \(best)"
         case .finished(let status, let best, let loss):
-            let bestText = best.map { b in " best epoch \(b)" + (loss.map { String(format: " (val loss %.4f)", $0) } ?? "") } ?? ""
-            return "finished: \(status.rawValue)\(bestText)"
+            let bestText = best.map { b in ", best epoch \(b)" + (loss.map { String(format: " (val loss %.4f)", $0) } ?? "") } ?? ""
+            // A run that ran to the end says so once ("finished: finished" said it twice).
+            return (status == .finished ? "finished" : "finished: \(status.rawValue)") + bestText
         case .failed(let message):
             return "failed: \(message)"
         }

@@ -101,9 +101,12 @@ public actor TrainingActor {
     private func loop() async throws -> RunStatus {
         let steps = session.stepsPerEpoch
         while progress.epoch <= configuration.epochs {
-            let epochStart = Date()
+            var epochStart = Date()
             while progress.stepInEpoch < steps {
-                if try await waitWhilePaused() == .stop {
+                let (control, paused) = try await waitWhilePaused()
+                // An epoch's time is training time: a pause does not count.
+                epochStart += paused
+                if control == .stop {
                     try saveCheckpoint(.last, epoch: progress.epoch)
                     return .stopped
                 }
@@ -115,14 +118,16 @@ public actor TrainingActor {
         return .finished
     }
 
-    /// Blocks (without holding a thread) while paused; returns the control state to act on.
-    private func waitWhilePaused() async throws -> Control {
+    /// Blocks (without holding a thread) while paused; returns the control state to act on and the
+    /// seconds spent paused.
+    private func waitWhilePaused() async throws -> (Control, TimeInterval) {
         var announced = false
+        let started = Date()
         while true {
             let state = control.withLock { $0 }
             if state != .pause {
                 if announced { publish(.resumed) }
-                return state
+                return (state, announced ? Date().timeIntervalSince(started) : 0)
             }
             if !announced {
                 publish(.paused)

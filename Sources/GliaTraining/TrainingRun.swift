@@ -17,6 +17,7 @@ public struct TrainingRun: Sendable {
     /// Throws `RunConfigurationError` before anything is created when the configuration is unusable.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
         try configuration.validate()
+        try ClassifierSession.checkImageSize(configuration)
         let run = try store.createRun(configuration)
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)

@@ -89,6 +89,10 @@ final class DashboardEndToEndTests: XCTestCase {
 
         try tmux.send("Space")
         var screen = try tmux.waitFor("the pause", timeout: 30) { $0.contains("PAUSED") && $0.contains("│ paused") }
+        // Once paused, the notice goes and the runs list says paused, not running.
+        try tmux.waitFor("the pause shown everywhere", timeout: 10) {
+            !$0.contains("pausing after this step") && $0.range(of: #"segmenter-\d{8}-\d{6}\s+paused"#, options: .regularExpression) != nil
+        }
         let pausedAt = try XCTUnwrap(Self.step(screen))
         let pausedPercent = try XCTUnwrap(Self.percent(screen))
         usleep(1_200_000)
@@ -111,5 +115,66 @@ final class DashboardEndToEndTests: XCTestCase {
         }
         try tmux.send("q")
         try tmux.waitFor(text: "rc=0")
+    }
+
+    /// The run rows of `glia runs --json` in `workspace`.
+    private static func storedRuns(_ workspace: URL) throws -> [[String: Any]] {
+        let result = try GliaProcess.run(["runs", "--json", "--workspace", workspace.path])
+        guard result.status == 0, let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] else {
+            throw TmuxError(message: "glia runs --json: \(result.errors)")
+        }
+        return rows
+    }
+
+    func testQuitWithALiveRunAsksAndCanKeepItTrainingInTheBackground() throws {
+        let bench = Self.bench
+        let tmux = try bench.session()
+        _ = try bench.dataset.get()
+        let workspace = bench.work.appendingPathComponent("workspace-detach")
+        defer { tmux.close() }
+        try tmux.typeLine(bench.command(workspace: workspace, pidFile: bench.work.appendingPathComponent("detach.pid")))
+        try tmux.waitFor("the browser") { $0.contains("Patients 1/4") && $0.contains("q quit") }
+        try tmux.send("D")
+        try tmux.waitFor(text: "New run")
+        // epochs 40 -> 3, batch 16 -> 8, image 128 -> 64, steps/epoch all -> 20.
+        try tmux.send("j", "Left", "Left", "Left", "Left", "j", "Left", "j", "j", "Left", "j", "Right", "Right", "Right")
+        try tmux.waitFor("the quick settings") {
+            $0.contains("epochs        3") && $0.contains("image size    64 px") && $0.contains("steps/epoch   ◂ 20")
+        }
+        try tmux.send("Enter")
+        try tmux.waitFor("the first steps", timeout: 60) { Self.step($0) != nil && $0.contains("RUNNING") }
+        // Ctrl-C asks instead of killing the run; Esc stays and the run goes on.
+        try tmux.send("C-c")
+        try tmux.waitFor("the question") { $0.contains("A run is training") && $0.contains("d keep training") && $0.contains("Esc stay") }
+        try tmux.send("Escape")
+        try tmux.waitFor("the run still training") { !$0.contains("A run is training") && $0.contains("RUNNING") }
+        try tmux.send("q")
+        try tmux.waitFor(text: "A run is training")
+        try tmux.send("d")
+        try tmux.waitFor("the workstation to exit", timeout: 60) { $0.contains("rc=0") }
+        let id = try XCTUnwrap(Self.storedRuns(workspace).first?["id"] as? String)
+        // The background process owns the run now, in a session of its own (no terminal to lose), and finishes it.
+        let deadline = Date().addingTimeInterval(120)
+        var row: [String: Any] = [:]
+        var sessionChecked = false
+        while Date() < deadline {
+            row = try Self.storedRuns(workspace).first { $0["id"] as? String == id } ?? [:]
+            if !sessionChecked, row["status"] as? String == "running", let pid = row["pid"] as? Int,
+               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")") {
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                // After the name: state, ppid, pgrp, session, tty.
+                XCTAssertEqual(fields.count > 4 ? Int(fields[3]) : nil, pid, "setsid: the background run leads its own session")
+                XCTAssertEqual(fields.count > 4 ? Int(fields[4]) : nil, 0, "and has no controlling terminal")
+                sessionChecked = true
+            }
+            if row["status"] as? String == "finished" { break }
+            usleep(300_000)
+        }
+        XCTAssertTrue(sessionChecked, "the background process was seen running")
+        XCTAssertEqual(row["status"] as? String, "finished", "\(row)")
+        XCTAssertEqual(row["epochsDone"] as? Int, 3)
+        let log = try String(contentsOf: workspace.appendingPathComponent("runs/\(id)/background.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("finished, best epoch"), log)
     }
 }

@@ -51,7 +51,20 @@ final class TrainCommandTests: XCTestCase {
         let end = try tmux.waitFor("the run to end", timeout: 120, exited)
         XCTAssert(end.contains("rc=0"), end)
         XCTAssert(end.contains("saved last checkpoint"), end)
-        XCTAssert(end.contains("finished: finished"), end)
+        XCTAssert(end.contains("finished, best epoch"), end)
+    }
+
+    func testClassifierTooSmallForItsPoolingIsRefusedBeforeARunExists() throws {
+        let data = try prerequisites()
+        let workspace = Self.work.appendingPathComponent("ws-small")
+        let result = try GliaProcess.run(["train", "classifier", "--image-size", "64", "--data", data.path, "--workspace", workspace.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.errors.split(separator: "\n").count, 1, result.errors)
+        XCTAssertTrue(result.errors.contains("image size 64 is too small for the resnet18 classifier"), result.errors)
+        XCTAssertTrue(result.errors.contains("use at least 128"), result.errors)
+        let runs = try GliaProcess.run(["runs", "--json", "--workspace", workspace.path])
+        let rows = try JSONSerialization.jsonObject(with: Data(runs.output.utf8)) as? [Any]
+        XCTAssertEqual(rows?.count, 0, "no run was created: \(runs.output)")
     }
 
     func testCtrlCStopsAfterTheStepSavesLastAndResumeFinishes() throws {
@@ -75,7 +88,7 @@ final class TrainCommandTests: XCTestCase {
         let resumed = try GliaProcess.run(["train", "--resume", run, "--workspace", workspace])
         XCTAssertEqual(resumed.status, 0, resumed.errors)
         XCTAssert(resumed.output.contains("epoch 2/2"), resumed.output)
-        XCTAssert(resumed.output.contains("finished: finished"), resumed.output)
+        XCTAssert(resumed.output.contains("finished, best epoch"), resumed.output)
     }
 
     func testTrainEvalPredictThroughPipes() throws {
@@ -86,7 +99,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(train.status, 0, train.errors)
         XCTAssertFalse(train.output.contains("\u{1B}["), "no terminal escapes when not on a terminal")
         XCTAssert(train.output.contains("step 3/3"), train.output)
-        XCTAssert(train.output.contains("finished: finished"), train.output)
+        XCTAssert(train.output.contains("finished, best epoch"), train.output)
 
         let runs = try GliaProcess.run(["runs", "--workspace", ws, "--json"])
         XCTAssertEqual(runs.status, 0, runs.errors)

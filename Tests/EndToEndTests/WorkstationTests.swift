@@ -224,7 +224,9 @@ final class WorkstationTests: XCTestCase {
             }
         }
         let output = try XCTUnwrap(shown, "no slice showed the overlay colour in 24-bit")
-        XCTAssertEqual(output.split(separator: "\n").count, 32, "64 columns of a square slice are 32 rows")
+        let lines = output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 33, "64 columns of a square slice are 32 rows, then the caption")
+        XCTAssertEqual(lines.last, "\(patient)_\(tumorSlice).tif  256x256  channel FLAIR  truth outlined")
 
         // Truth and prediction together: the prediction's outline shows in the second colour.
         let mask = folder.appendingPathComponent("\(patient)_\(tumorSlice)_mask.tif").path
@@ -243,6 +245,24 @@ final class WorkstationTests: XCTestCase {
         let ascii = try Self.runGlia(["show", image, "--width", "40", "--ascii"])
         XCTAssertFalse(ascii.output.contains("\u{1B}["))
         XCTAssertTrue(ascii.output.contains("-") || ascii.output.contains("="))
+    }
+
+    func testShowFitsATallTerminalAndSaysWhatItShows() throws {
+        let data = try dataset()
+        let patient = try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("SYN_") }.sorted()[0]
+        let image = data.appendingPathComponent(patient).appendingPathComponent("\(patient)_12.tif").path
+        let tmux = try session(columns: 200, rows: 60)
+        defer { tmux.close() }
+        try tmux.typeLine("\(try Self.glia().path) show \(image)")
+        let caption = "\(patient)_12.tif  256x256  channel FLAIR"
+        var screen = try tmux.waitFor(text: caption)
+        screen = try tmux.capture(history: true)
+        // The slice's rows, on the screen and any scrolled off: 60 less the caption and the prompt,
+        // so the whole slice stays on the screen (it printed 64 rows and lost 4).
+        let rows = screen.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let captionRow = try XCTUnwrap(rows.firstIndex { $0.hasPrefix(caption) }, screen)
+        let commandRow = try XCTUnwrap(rows.firstIndex { $0.contains(" show ") }, screen)
+        XCTAssertEqual(captionRow - commandRow - 1, 58, "rows of the slice")
     }
 
     func testShowNamesEachBadPathInOneLine() throws {

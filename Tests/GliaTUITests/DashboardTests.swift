@@ -72,6 +72,63 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(stored.configuration, configuration())
     }
 
+    func testAnOpenedRunTrainingInTheShellIsFollowedAndTheCursorStaysOnItsRun() throws {
+        let store = try RunStore(workspace: folder)
+        let run = try store.createRun(configuration(), now: Date(timeIntervalSince1970: 1_800_000_000))
+        let all = events(runID: run.id)
+        for e in all.prefix(4) { try store.record(e, runID: run.id) }
+        var pane = DashboardPane()
+        pane.reloadRuns(store: store)
+        XCTAssertEqual(pane.openSelected(store: store), "opened \(run.id)")
+        XCTAssertEqual(pane.shown?.phase, "running")
+        XCTAssertEqual(pane.toggleComparison(store: store).hasSuffix("pick another run to compare it with"), true,
+                       "the run shown is not compared with itself")
+        XCTAssertNil(pane.comparison)
+        // `glia train` in another shell goes on and finishes; a newer run appears above it.
+        for e in all.dropFirst(4) + [.finished(status: .finished, bestEpoch: 1, bestValidationLoss: 0.5)] {
+            try store.record(e, runID: run.id)
+        }
+        let newer = try store.createRun(configuration(), now: Date(timeIntervalSince1970: 1_800_000_600))
+        let now = Date()
+        XCTAssertTrue(pane.refresh(store: store, now: now))
+        XCTAssertEqual(pane.shown?.phase, "finished", "no longer 'running' once the shell's run ended")
+        XCTAssertEqual(pane.shown?.steps.count, 3)
+        XCTAssertEqual(pane.runs.map(\.id), [newer.id, run.id])
+        XCTAssertEqual(pane.runs[pane.runCursor.selected].id, run.id, "the cursor follows the run, not the row number")
+        XCTAssertFalse(pane.refresh(store: store, now: now.addingTimeInterval(0.5)), "the store is read once a second at most")
+    }
+
+    func testAt80x24RunIdsStayDistinctAndLegendsStayInsideTheirBoxes() throws {
+        let store = try RunStore(workspace: folder)
+        var ids: [String] = []
+        for minute in 0..<2 {
+            let run = try store.createRun(configuration(), now: Date(timeIntervalSince1970: 1_800_000_000 + Double(minute * 60)))
+            for e in events(runID: run.id) + [.finished(status: .finished, bestEpoch: 1, bestValidationLoss: 0.5)] {
+                try store.record(e, runID: run.id)
+            }
+            ids.append(run.id)
+        }
+        var pane = DashboardPane()
+        pane.reloadRuns(store: store)
+        _ = pane.openSelected(store: store)
+        pane.runCursor.move(by: 1)
+        _ = pane.toggleComparison(store: store)
+        let style = PaneStyle(theme: .dark, glyphs: .unicode)
+        var buffer = CellBuffer(columns: 80, rows: 22, fill: Cell(" ", foreground: RGB(0, 0, 0), background: RGB(0, 0, 0)))
+        pane.draw(into: &buffer, rect: Rect(x: 0, y: 0, width: 80, height: 22), style: style)
+        let text = buffer.plainText.joined(separator: "\n")
+        for id in ids {
+            XCTAssertTrue(text.contains(RunLabel.fitting(id, width: 16)), "\(id) as a compact label:\n\(text)")
+        }
+        XCTAssertEqual(Set(ids.map { RunLabel.fitting($0, width: 16) }).count, 2, "labels still tell the runs apart")
+        XCTAssertFalse(text.contains("segmenter-2 "), "no id cut to 'segmenter-2'")
+        // Every chart's right border is whole: the legend (with the comparison's entries) stays inside.
+        for y in 0..<22 {
+            let line = buffer.plainText[y]
+            XCTAssertFalse(line.contains("━┘") || line.contains("━│"), "legend on a border:\n\(text)")
+        }
+    }
+
     func testFormSkipsBackboneForSegmenterAndClampsChoices() {
         var form = RunForm()
         XCTAssertEqual(form.configuration.recipe, .segmenter)
@@ -112,7 +169,7 @@ final class DashboardTests: XCTestCase {
         pane.draw(into: &buffer, rect: Rect(x: 0, y: 0, width: 120, height: 36), style: style)
         XCTAssertFalse(buffer.cells.contains { (0x2801...0x28FF).contains($0.character.value) })
         XCTAssertTrue(buffer.cells.contains { ["\u{2580}", "\u{2584}"].contains($0.character) }, "block curves")
-        XCTAssertEqual(pane.toggleComparison(store: store), "comparing with \(run.id)")
+        XCTAssertTrue(pane.toggleComparison(store: store).hasSuffix("pick another run to compare it with"), "not with itself")
     }
 
     func testModeKeysSwitchTheWorkstationAndQuitStillWorks() throws {

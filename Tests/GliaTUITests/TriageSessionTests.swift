@@ -78,17 +78,59 @@ final class TriageSessionTests: XCTestCase {
         XCTAssertTrue(csv[2].hasPrefix("P2,2,c1+s1,accept,1,acceptable as is,,20"), csv[2])
     }
 
-    func testNoteNeedsADecisionAndNextUndecidedSkipsDecidedSlices() throws {
+    func testANoteBeforeTheDecisionIsKeptAndSavedWithItAndNextUndecidedSkipsDecidedSlices() throws {
         var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
-        session.setNote("too early")
-        XCTAssertEqual(session.status?.isError, true)
-        XCTAssertTrue(try store().decisions().isEmpty)
+        session.setNote("written first")
+        XCTAssertEqual(session.status?.isError, false)
+        XCTAssertEqual(session.noteShown, "written first")
+        XCTAssertTrue(try store().decisions().isEmpty, "nothing is saved without a decision")
         session.decide(.flag)
+        XCTAssertEqual(try store().decisions().first?.note, "written first", "the note typed before the decision is kept")
+        XCTAssertNil(session.pendingNote)
         session.move(by: 1)
         session.decide(.accept)
         session.move(by: -1)
         XCTAssertTrue(session.moveToNextUndecided())
         XCTAssertEqual(session.current, slices[2])
+    }
+
+    func testTheQueueHoldsTumorAndDisagreementSlicesGrowsWithPredictionsAndCounts() throws {
+        func prediction(_ p: Float, predicted: Int, truth: Int) -> CachedPrediction {
+            CachedPrediction(probability: p, flagged: p >= 0.5, mask: nil, predictedArea: predicted, dice: nil, truthArea: truth)
+        }
+        var predictions: [SliceKey: CachedPrediction] = [
+            slices[0]: prediction(0.1, predicted: 0, truth: 0),   // all agree: nothing
+            slices[1]: prediction(0.9, predicted: 40, truth: 50), // tumor
+            slices[2]: prediction(0.2, predicted: 0, truth: 30),  // missed: disagreement
+        ]
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        session.move(by: 2)
+        session.toggleQueue(predictions: predictions)
+        XCTAssertEqual(session.order, [slices[1], slices[2]])
+        XCTAssertEqual(session.current, slices[2], "the slice under the cursor stays")
+        predictions[slices[6]] = prediction(0.7, predicted: 0, truth: 0)  // the classifier alone says tumor
+        XCTAssertTrue(session.refreshQueue(predictions: predictions))
+        XCTAssertEqual(session.order, [slices[1], slices[2], slices[6]])
+        XCTAssertEqual(session.current, slices[2])
+        session.decide(.accept, advance: true)
+        session.decide(.flag)
+        let counts = session.counts
+        XCTAssertEqual([counts.toDo, counts.accepted, counts.rejected, counts.flagged], [1, 1, 0, 1])
+        session.toggleQueue(predictions: predictions)
+        XCTAssertEqual(session.order.count, slices.count, "v again walks every slice")
+        XCTAssertEqual(session.current, slices[6])
+    }
+
+    func testAcceptMovesToTheNextSliceAndKeepsTheSavedStatus() throws {
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        session.decide(.accept, advance: true)
+        XCTAssertEqual(session.current, slices[1])
+        XCTAssertTrue(session.status?.text.hasPrefix("saved accept, slice 1,") == true, "\(String(describing: session.status))")
+        session.decide(.reject, advance: false)
+        XCTAssertEqual(session.current, slices[1], "reject stays for a rating or a note")
+        session.moveToEnd(last: true)
+        session.decide(.accept, advance: true)
+        XCTAssertEqual(session.current, slices.last, "the last slice has nowhere to go")
     }
 
     func testOrderingsSortByProbabilityAndDisagreementKeepingTheCurrentSlice() throws {

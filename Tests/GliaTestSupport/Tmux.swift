@@ -65,9 +65,10 @@ public final class TmuxSession {
         try run(["resize-window", "-t", "main", "-x", "\(columns)", "-y", "\(rows)"])
     }
 
-    /// The pane's screen: text only, or with SGR escapes (`escapes`); wrapped lines joined.
-    public func capture(escapes: Bool = false) throws -> String {
-        try run(["capture-pane", "-p", "-J", "-t", "main"] + (escapes ? ["-e"] : []))
+    /// The pane's screen: text only, or with SGR escapes (`escapes`); wrapped lines joined. With
+    /// `history`, the lines scrolled off the top come first.
+    public func capture(escapes: Bool = false, history: Bool = false) throws -> String {
+        try run(["capture-pane", "-p", "-J", "-t", "main"] + (escapes ? ["-e"] : []) + (history ? ["-S", "-"] : []))
     }
 
     /// Whether the pane is in the alternate screen (a full-screen program is running).

@@ -116,6 +116,30 @@ final class TrainingActorTests: XCTestCase {
         XCTAssertEqual(recorder.stepsRun, 3)
     }
 
+    func testEpochTimeLeavesOutThePause() async throws {
+        let box = Mutex<TrainingActor?>(nil)
+        let recorder = Recorder()
+        let scripted = ScriptedSession(stepsPerEpoch: 4, losses: [1], validationLosses: [1], recorder: recorder) { n in
+            if n == 1 { box.withLock { $0 }?.pause() }
+        }
+        let actor = TrainingActor(runID: "r", configuration: configuration(epochs: 1),
+                                  folder: URL(fileURLWithPath: "/tmp/r"), session: scripted)
+        box.withLock { $0 = actor }
+        let stream = await actor.subscribe()
+        let running = Task { await actor.run() }
+        var seconds: Double?
+        for await event in stream {
+            if event == .paused {
+                try await Task.sleep(nanoseconds: 600_000_000)
+                actor.resume()
+            }
+            if case .epoch(let e) = event { seconds = e.seconds }
+        }
+        _ = await running.value
+        let epoch = try XCTUnwrap(seconds)
+        XCTAssertLessThan(epoch, 0.3, "four scripted steps take milliseconds; the 0.6 s pause is not epoch time")
+    }
+
     func testStopSavesLastAfterCurrentStepAndPauseHolds() async throws {
         let box = Mutex<TrainingActor?>(nil)
         let recorder = Recorder()

@@ -8,6 +8,31 @@
 import Foundation
 import GliaTraining
 
+/// A control asked of the live run that takes effect after the current step.
+public enum PendingControl: Sendable, Equatable {
+    case pausing, resuming, stopping
+
+    /// What the status bar says until it is reached.
+    public var text: String {
+        switch self {
+        case .pausing: "pausing after this step"
+        case .resuming: "resuming"
+        case .stopping: "stopping after this step"
+        }
+    }
+
+    /// Whether a run in `phase` has done what was asked.
+    func isReached(by phase: String) -> Bool {
+        switch self {
+        case .pausing: phase == RunStatus.paused.rawValue || !Self.live.contains(phase)
+        case .resuming: phase != RunStatus.paused.rawValue
+        case .stopping: !Self.live.contains(phase)
+        }
+    }
+
+    private static let live = ["preparing", "running", "paused"]
+}
+
 /// State and drawing of the training dashboard.
 public struct DashboardPane: Sendable {
     /// Which part of the pane takes keys.
@@ -31,6 +56,12 @@ public struct DashboardPane: Sendable {
     public var useBlocks = false
     /// Last copied live snapshot (refreshed by `refresh()`).
     public private(set) var liveSnapshot: TrainingSnapshot?
+    /// A pause, resume or stop asked of the live run and not yet reached.
+    public private(set) var pendingControl: PendingControl?
+    /// When the store was last read for runs that train in other processes.
+    private var lastStorePoll = Date.distantPast
+    /// How often runs training elsewhere (`glia train` in a shell) are re-read from the store.
+    public static let storePollInterval: TimeInterval = 1
 
     /// An empty dashboard.
     public init() {}
@@ -38,25 +69,51 @@ public struct DashboardPane: Sendable {
     /// The run on the charts: the opened past run, else the live one.
     public var shown: TrainingSnapshot? { opened ?? liveSnapshot }
 
-    /// Re-reads the run list.
+    /// Re-reads the run list; the cursor stays on the run it was on (a new run shifts the rows).
     public mutating func reloadRuns(store: RunStore) {
+        let selected = runs.indices.contains(runCursor.selected) ? runs[runCursor.selected].id : nil
         runs = (try? store.runs()) ?? []
         runCursor.setCount(runs.count)
+        if let selected, let row = runs.firstIndex(where: { $0.id == selected }) { runCursor.select(row) }
     }
 
-    /// Copies the live snapshot when it changed; returns true when the screen should redraw.
-    public mutating func refresh(store: RunStore?) -> Bool {
-        guard let live else { return false }
-        let version = live.version
-        guard version != liveSnapshot?.version else { return false }
-        let wasStored = liveSnapshot?.historyComplete ?? false
-        let hadID = liveSnapshot?.runID != nil
-        liveSnapshot = live.snapshot
-        // The run appears in the list once it exists, and its final status once the store has it.
-        if let store, (!wasStored && liveSnapshot?.historyComplete == true) || (!hadID && liveSnapshot?.runID != nil) {
-            reloadRuns(store: store)
+    /// Copies the live snapshot when it changed, and once a second re-reads runs that train in
+    /// another process; returns true when the screen should redraw.
+    public mutating func refresh(store: RunStore?, now: Date = Date()) -> Bool {
+        var changed = false
+        if let store, now.timeIntervalSince(lastStorePoll) >= Self.storePollInterval {
+            lastStorePoll = now
+            changed = followStoredRuns(store: store)
         }
+        guard let live else { return changed }
+        let version = live.version
+        guard version != liveSnapshot?.version else { return changed }
+        let before = liveSnapshot
+        liveSnapshot = live.snapshot
+        if let pendingControl, pendingControl.isReached(by: liveSnapshot?.phase ?? "") { self.pendingControl = nil }
+        // The list shows the run once it exists, each change of its status, and its final status once stored.
+        let reload = before?.runID != liveSnapshot?.runID || before?.phase != liveSnapshot?.phase
+            || before?.historyComplete != liveSnapshot?.historyComplete
+        if let store, reload { reloadRuns(store: store) }
         return true
+    }
+
+    /// Re-reads the opened run while the store says it trains (in `glia train` or another
+    /// workstation), and the list while any run in it does; true when something changed.
+    private mutating func followStoredRuns(store: RunStore) -> Bool {
+        let trainingElsewhere = runs.contains { [RunStatus.running.rawValue, RunStatus.paused.rawValue].contains($0.status) && $0.id != liveSnapshot?.runID }
+        let openedLive = opened.map { $0.isLive && $0.runID != liveSnapshot?.runID } ?? false
+        guard trainingElsewhere || openedLive else { return false }
+        let before = runs
+        reloadRuns(store: store)
+        var changed = runs != before
+        if openedLive, let id = opened?.runID, let run = runs.first(where: { $0.id == id }),
+           let steps = try? store.steps(of: id), let epochs = try? store.epochs(of: id),
+           steps.count != opened?.steps.count || epochs.count != opened?.epochs.count || run.status != opened?.phase {
+            opened = TrainingSnapshot(run: run, steps: steps, epochs: epochs)
+            changed = true
+        }
+        return changed
     }
 
     /// Starts the form's run on `dataPath`; refuses while another run is live.
@@ -86,10 +143,11 @@ public struct DashboardPane: Sendable {
         }
     }
 
-    /// Toggles the run under the cursor as the comparison run.
+    /// Toggles the run under the cursor as the comparison run (not the run shown: it would be compared with itself).
     public mutating func toggleComparison(store: RunStore) -> String {
         guard runs.indices.contains(runCursor.selected) else { return "no run to compare" }
         let run = runs[runCursor.selected]
+        if run.id == shown?.runID { return "\(run.id) is the run shown: pick another run to compare it with" }
         if comparison?.runID == run.id {
             comparison = nil
             return "comparison off"
@@ -109,29 +167,34 @@ public struct DashboardPane: Sendable {
         return "showing the live run"
     }
 
-    /// Pause or resume the live run (space).
-    public func togglePause() -> String {
+    /// Pause or resume the live run (space); nil when asked (the pending control says so until it is reached).
+    public mutating func togglePause() -> String? {
         guard let live, let s = liveSnapshot, s.isLive else { return "no live run to pause" }
-        if s.phase == "paused" {
+        if s.phase == RunStatus.paused.rawValue {
             live.resume()
-            return "resuming"
+            pendingControl = .resuming
+        } else {
+            live.pause()
+            pendingControl = .pausing
         }
-        live.pause()
-        return "pausing after this step"
+        return nil
     }
 
-    /// Stops the live run after its current step.
-    public func stopLive() -> String {
+    /// Stops the live run after its current step; nil when asked.
+    @discardableResult
+    public mutating func stopLive() -> String? {
         guard let live, liveSnapshot?.isLive == true else { return "no live run to stop" }
         live.stop()
-        return "stopping after this step"
+        pendingControl = .stopping
+        return nil
     }
 
     // MARK: Drawing
 
     /// Draws the whole dashboard into `rect`.
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
-        let left = min(41, rect.width / 3)
+        // Wide enough at 80 columns for a compact run id and its status.
+        let left = min(58, max(32, rect.width * 2 / 5))
         let formHeight = RunForm.Field.allCases.count + 4
         drawForm(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: left, height: formHeight), style: style)
         drawRuns(into: &buffer, rect: Rect(x: rect.x, y: rect.y + formHeight, width: left, height: rect.height - formHeight),
@@ -168,14 +231,22 @@ public struct DashboardPane: Sendable {
     private mutating func drawRuns(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
         let theme = style.theme, focused = focus == .runs
         let (runs, comparisonID, shownID) = (self.runs, comparison?.runID, shown?.runID)
+        let live = liveSnapshot.map { ($0.runID, $0.phase) }
+        // Wide lists add the dataset and the best validation metric (accuracy or Dice).
+        let extra = rect.width >= 56 ? 15 : 0
         drawList(into: &buffer, rect: rect, title: "Runs \(runs.isEmpty ? 0 : runCursor.selected + 1)/\(runs.count)",
-                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 14), alignRight: false),
-                           ListColumn(title: "STATUS", width: 9, alignRight: false)],
+                 columns: [ListColumn(title: "RUN", width: max(8, rect.width - 15 - extra), alignRight: false),
+                           ListColumn(title: "STATUS", width: 11, alignRight: false)]
+                    + (extra > 0 ? [ListColumn(title: "DATA", width: 8, alignRight: false), ListColumn(title: "VAL", width: 5, alignRight: true)] : []),
                  state: &runCursor, focused: focused, style: style) { i in
             let run = runs[i]
             let mark = run.id == comparisonID ? "+" : run.id == shownID ? "*" : " "
-            let color: RGB? = run.status == "failed" ? theme.error : run.status == "running" ? theme.accent : nil
-            return [(mark + run.id, nil), (run.status, color)]
+            // The live run's phase is newer than the store's row.
+            let status = run.id == live?.0 ? live?.1 ?? run.status : run.status
+            let color: RGB? = status == "failed" ? theme.error : status == "running" ? theme.accent : nil
+            let data = (try? run.decodedConfiguration()).map { URL(fileURLWithPath: $0.dataPath).lastPathComponent } ?? "-"
+            return [(mark + RunLabel.fitting(run.id, width: rect.width - 16 - extra), nil), (status, color), (data, nil),
+                    (run.bestValidationMetric.map { String(format: "%.2f", $0) } ?? "-", nil)]
         }
     }
 

@@ -46,7 +46,8 @@ func drawList(into buffer: inout CellBuffer, rect: Rect, title: String, columns:
             let limit = inner.x + inner.width - x
             guard limit > 0 else { break }
             buffer.text(clipped, x: x + pad, y: y, maxWidth: max(0, limit - pad),
-                        foreground: override ? foreground : (color ?? foreground), background: background, attributes: attributes)
+                        foreground: override ? foreground : (color ?? foreground).readable(on: background), background: background,
+                        attributes: attributes)
             x += column.width + 1
         }
     }

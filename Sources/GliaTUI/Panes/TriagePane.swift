@@ -16,6 +16,12 @@ public struct TriageModel: Sendable, Equatable {
     public var reference: String
     /// Shown in the picker's status column.
     public var status: String
+    /// The dataset it was trained on, as the picker shows it (a folder name, or "LGG" for shipped models).
+    public var dataset: String = ""
+    /// Its best validation metric (accuracy or Dice), when known.
+    public var metric: Double?
+    /// Why it may not fit the dataset open (trained on another one), nil when it fits or nobody knows.
+    public var mismatch: String?
 
     /// The id used for shipped models.
     public static let shippedID = "shipped"
@@ -39,6 +45,8 @@ public struct TriagePane: Sendable {
     public private(set) var cache: PredictionCache?
     /// The note being typed, or nil.
     public var noteInput: String?
+    /// The pair ("<classifier>+<segmenter>") whose dataset mismatch was shown; Enter again opens it anyway.
+    public private(set) var mismatchShown: String?
     /// Slice drawing (overlay, channel, window) shared with the browser's keys.
     public var viewer = ViewerPane()
     private var slices = SliceCache(capacity: 12)
@@ -50,14 +58,29 @@ public struct TriagePane: Sendable {
     /// Re-reads the runs that can be picked (those with a checkpoint on disk), adds the `shipped`
     /// models after them, and preselects the pair triaged last, so a restarted workstation continues
     /// with the same models.
-    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore, shipped: ShippedModels? = nil) {
+    public mutating func reloadRuns(store: RunStore, triageStore: TriageStore, shipped: ShippedModels? = nil,
+                                    dataPath: String = "", patients: Set<String> = []) {
         let runs = ((try? store.runs()) ?? []).filter { run in
             let folder = store.folder(for: run.id)
             return ["best", "last"].contains { FileManager.default.fileExists(atPath: folder.appendingPathComponent("\($0).safetensors").path) }
         }
+        let open = Self.canonical(dataPath)
+        func model(_ run: RunSummary) -> TriageModel {
+            var m = TriageModel(id: run.id, reference: run.id, status: run.status, metric: run.bestValidationMetric)
+            if let trainedOn = (try? run.decodedConfiguration())?.dataPath {
+                m.dataset = URL(fileURLWithPath: trainedOn).lastPathComponent
+                if !dataPath.isEmpty, Self.canonical(trainedOn) != open { m.mismatch = "\(run.id) was trained on \(trainedOn)" }
+            }
+            return m
+        }
+        // The shipped models' split names the LGG patients they saw: a dataset with none of them is another one.
+        let seen = Set(seenPatients.keys)
+        let shippedMismatch = !seen.isEmpty && !patients.isEmpty && seen.isDisjoint(with: patients)
+            ? "the shipped models were trained on the LGG dataset, which has none of this dataset's patients" : nil
         func models(_ recipe: RecipeKind, shipped file: URL?) -> [TriageModel] {
-            runs.filter { $0.recipe == recipe.rawValue }.map { TriageModel(id: $0.id, reference: $0.id, status: $0.status) }
-                + (file.map { [TriageModel(id: TriageModel.shippedID, reference: $0.path, status: "shipped")] } ?? [])
+            runs.filter { $0.recipe == recipe.rawValue }.map(model)
+                + (file.map { [TriageModel(id: TriageModel.shippedID, reference: $0.path, status: "shipped", dataset: "LGG",
+                                           mismatch: shippedMismatch)] } ?? [])
         }
         classifiers = models(.classifier, shipped: shipped?.classifier)
         segmenters = models(.segmenter, shipped: shipped?.segmenter)
@@ -79,6 +102,13 @@ public struct TriagePane: Sendable {
             return "triage needs a classifier run and a segmenter run with checkpoints (train them first)"
         }
         let c = classifiers[classifierCursor.selected], s = segmenters[segmenterCursor.selected]
+        // A model trained on another dataset is said once; Enter again means "use it anyway".
+        let pair = "\(c.id)+\(s.id)"
+        if let mismatch = c.mismatch ?? s.mismatch, mismatchShown != pair {
+            mismatchShown = pair
+            return "\(mismatch), not on the dataset open: Enter again to triage with it anyway"
+        }
+        mismatchShown = nil
         let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
         do {
             var opened = try TriageSession(modelRun: "\(c.id)+\(s.id)", slices: keys, store: triageStore)
@@ -98,6 +128,11 @@ public struct TriagePane: Sendable {
         }
     }
 
+    /// `path` standardized with links resolved, so two spellings of one folder compare equal.
+    static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// Closes the session (back to the picker). The cache is dropped, not cancelled: the browser may
     /// go on using it (it stops when its last holder lets go).
     public mutating func close() {
@@ -109,31 +144,37 @@ public struct TriagePane: Sendable {
     /// Tells the prediction cache where the cursor is; returns true when new predictions arrived.
     public mutating func refresh() -> Bool {
         guard let cache, let session else { return false }
-        cache.setFocus(session.index)
+        // By key: with the queue on, the session's order is not the cache's.
+        if let key = session.current { cache.setFocus(key) }
         let version = cache.version
         defer { seenVersion = version }
-        return version != seenVersion
+        guard version != seenVersion else { return false }
+        self.session?.refreshQueue(predictions: cache.results)
+        return true
+    }
+
+    /// Toggles the queue of the open session (the cache goes on predicting every slice, so the queue grows).
+    public mutating func toggleQueue() {
+        session?.toggleQueue(predictions: cache?.results ?? [:])
     }
 
     /// Applies a session change that may reorder the slices, then re-aims the cache.
     public mutating func cycleOrdering() {
-        guard var s = session else { return }
-        s.cycleOrdering(predictions: cache?.results ?? [:])
-        session = s
-        cache?.setOrder(s.order, focus: s.index)
+        session?.cycleOrdering(predictions: cache?.results ?? [:])
+        if let session { cache?.setOrder(session.order, focus: session.index) }
     }
 
     // MARK: Drawing
 
     /// Draws the picker or the open session into `rect`.
-    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
+    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource, keys: KeyTable) {
         guard session != nil else {
             drawPicker(into: &buffer, rect: rect, style: style)
             return
         }
         let panel = min(48, max(34, rect.width * 3 / 8))
         drawSlice(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height), style: style, source: source)
-        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style)
+        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style, keys: keys)
     }
 
     private mutating func drawPicker(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
@@ -142,13 +183,26 @@ public struct TriagePane: Sendable {
         let half = rect.width / 2
         let listHeight = rect.height - 3
         let (cs, ss) = (classifiers, segmenters)
+        // STATUS fits "interrupted"; DATA and the validation metric when there is room; RUN takes the rest.
+        func columns(_ width: Int, metric: String) -> [ListColumn] {
+            let wide = width >= 64
+            return [ListColumn(title: "RUN", width: width - (wide ? 36 : 16), alignRight: false),
+                    ListColumn(title: "STATUS", width: 11, alignRight: false)]
+                + (wide ? [ListColumn(title: "DATA", width: 12, alignRight: false), ListColumn(title: metric, width: 6, alignRight: true)] : [])
+        }
+        func cells(_ m: TriageModel, width: Int) -> [(String, RGB?)] {
+            [(RunLabel.fitting(m.id, width: width - (width >= 64 ? 36 : 16)), nil), (m.status, nil),
+             (m.dataset, m.mismatch == nil ? nil : theme.error), (m.metric.map { String(format: "%.3f", $0) } ?? "-", nil)]
+        }
+        let segmenterWidth = rect.width - half
         drawList(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: half, height: listHeight), title: "Classifier run",
-                 columns: [ListColumn(title: "RUN", width: half - 14, alignRight: false), ListColumn(title: "STATUS", width: 10, alignRight: false)],
-                 state: &classifierCursor, focused: !pickingSegmenter, style: style) { [(cs[$0].id, nil), (cs[$0].status, nil)] }
-        drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: rect.width - half, height: listHeight), title: "Segmenter run",
-                 columns: [ListColumn(title: "RUN", width: rect.width - half - 14, alignRight: false),
-                           ListColumn(title: "STATUS", width: 10, alignRight: false)],
-                 state: &segmenterCursor, focused: pickingSegmenter, style: style) { [(ss[$0].id, nil), (ss[$0].status, nil)] }
+                 columns: columns(half, metric: "ACC"), state: &classifierCursor, focused: !pickingSegmenter, style: style) {
+            cells(cs[$0], width: half)
+        }
+        drawList(into: &buffer, rect: Rect(x: rect.x + half, y: rect.y, width: segmenterWidth, height: listHeight), title: "Segmenter run",
+                 columns: columns(segmenterWidth, metric: "DICE"), state: &segmenterCursor, focused: pickingSegmenter, style: style) {
+            cells(ss[$0], width: segmenterWidth)
+        }
         let hint = classifiers.isEmpty || segmenters.isEmpty
             ? "Triage needs a classifier run and a segmenter run: train them from the dashboard (D) or with glia train."
             : "Pick the model pair: Tab switches list, j/k move, Enter starts triage, Esc back to the browser."
@@ -158,8 +212,9 @@ public struct TriagePane: Sendable {
 
     private mutating func drawSlice(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
         guard let session, let key = session.current else {
-            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: "Triage",
-                        message: "the dataset has no slices")
+            let empty = session?.queueOnly == true ? "the queue is empty so far (it fills as predictions arrive; v shows every slice)"
+                : "the dataset has no slices"
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: "Triage", message: empty)
             return
         }
         let caption = "\(key.patient)  slice \(key.slice)  (\(session.index + 1)/\(session.order.count))"
@@ -178,7 +233,7 @@ public struct TriagePane: Sendable {
         }
     }
 
-    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
+    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, keys: KeyTable) {
         guard let session else { return }
         let theme = style.theme
         buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
@@ -193,10 +248,13 @@ public struct TriagePane: Sendable {
             y += 1
         }
         let parts = session.modelRun.split(separator: "+").map(String.init)
-        row("classifier", parts.first ?? "")
-        row("segmenter", parts.count > 1 ? parts[1] : "")
+        row("classifier", RunLabel.fitting(parts.first ?? "", width: inner.width - 13))
+        row("segmenter", RunLabel.fitting(parts.count > 1 ? parts[1] : "", width: inner.width - 13))
         row("order", session.ordering.label)
-        row("decided", "\(session.decisions.count) of \(session.order.count)")
+        row("decided", "\(session.decisions.count) of \(session.slices.count)")
+        let counts = session.counts
+        row(session.queueOnly ? "queue" : "all slices", "\(session.order.count): \(counts.toDo) to do, \(counts.accepted) acc, "
+            + "\(counts.rejected) rej, \(counts.flagged) flag", session.queueOnly ? theme.accent : nil)
         if let key = session.current, let seen = seenPatients[key.patient] {
             row("shipped", seen == "val" ? "seen in validation" : "seen in training", theme.accent)
         }
@@ -234,17 +292,21 @@ public struct TriagePane: Sendable {
         row("rating", rating.map { "\($0.rawValue) \($0.label)" } ?? "-")
         if let noteInput {
             row("note", noteInput + (style.glyphs == .unicode ? "▏" : "_"), theme.accent)
+        } else if let pending = session.pendingNote {
+            row("note", pending + " (unsaved: a/r/f)", theme.accent)
         } else {
             row("note", decision?.note ?? "-")
         }
         y += 1
-        let keys = [("a", "accept"), ("r", "reject"), ("f", "flag"), ("1-4", "rating"), ("m", "note"), ("o", "order"),
-                    ("j/k", "move"), ("u", "undecided"), ("Esc", "models")]
-        for (i, (key, action)) in keys.enumerated() where y < inner.y + inner.height - 2 {
-            let x = inner.x + 1 + (i % 3) * 13
-            let used = buffer.text(key, x: x, y: y, foreground: theme.accent, background: theme.background, attributes: .bold)
-            buffer.text(" " + action, x: x + used, y: y, maxWidth: 12 - used, foreground: theme.muted, background: theme.background)
-            if i % 3 == 2 { y += 1 }
+        // The decision keys with what they mean, from the key table, one a line inside the box.
+        let shown: Set<Command> = [.accept, .reject, .flag, .rate1, .rate2, .rate3, .rate4, .note, .queue, .nextUndecided, .order, .back]
+        for binding in keys.bindings(.triage) where shown.contains(binding.command) && y < inner.y + inner.height - 1 {
+            let key = binding.keys.first?.label(glyphs: style.glyphs) ?? ""
+            let used = buffer.text(key, x: inner.x + 1, y: y, maxWidth: inner.width - 2, foreground: theme.accent, background: theme.background,
+                                   attributes: .bold)
+            buffer.text(" " + binding.label, x: inner.x + 1 + used, y: y, maxWidth: max(0, inner.width - 2 - used), foreground: theme.muted,
+                        background: theme.background)
+            y += 1
         }
         if let status = session.status {
             let statusY = inner.y + inner.height - 1

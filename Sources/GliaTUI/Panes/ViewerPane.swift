@@ -21,25 +21,25 @@ public struct ViewerPane: Sendable {
     /// A viewer with default settings.
     public init() {}
 
-    /// Applies a viewer key; returns false when the key is not a viewer key.
-    public mutating func handle(_ key: Key) -> Bool {
-        guard case .character(let c) = key else { return false }
-        switch c {
-        case "c": options.channel = ViewerChannel(rawValue: (options.channel.rawValue + 1) % ViewerChannel.allCases.count)!
-        case "o": options.overlay = OverlayStyle(rawValue: (options.overlay.rawValue + 1) % OverlayStyle.allCases.count)!
-        case "+", "=": options.opacity = min(1, options.opacity + 0.1)
-        case "-": options.opacity = max(0.1, options.opacity - 0.1)
-        case "[": options.window = max(8, options.window / 1.25)
-        case "]": options.window = min(510, options.window * 1.25)
-        case "{": options.level = max(0, options.level - 8)
-        case "}": options.level = min(255, options.level + 8)
-        case "z": options.zoom = min(16, options.zoom * 1.5)
-        case "Z": options.zoom = max(1, options.zoom / 1.5)
-        case "H": options.centerX = max(0, options.centerX - 0.1 / options.zoom)
-        case "L": options.centerX = min(1, options.centerX + 0.1 / options.zoom)
-        case "K": options.centerY = max(0, options.centerY - 0.1 / options.zoom)
-        case "J": options.centerY = min(1, options.centerY + 0.1 / options.zoom)
-        case "0":
+    /// Applies an image command; returns false for commands of other panes.
+    @discardableResult
+    public mutating func perform(_ command: Command) -> Bool {
+        switch command {
+        case .channel: options.channel = ViewerChannel(rawValue: (options.channel.rawValue + 1) % ViewerChannel.allCases.count)!
+        case .overlay: options.overlay = OverlayStyle(rawValue: (options.overlay.rawValue + 1) % OverlayStyle.allCases.count)!
+        case .opacityUp: options.opacity = min(1, options.opacity + 0.1)
+        case .opacityDown: options.opacity = max(0.1, options.opacity - 0.1)
+        case .narrowWindow: options.window = max(8, options.window / 1.25)
+        case .widenWindow: options.window = min(510, options.window * 1.25)
+        case .lowerLevel: options.level = max(0, options.level - 8)
+        case .raiseLevel: options.level = min(255, options.level + 8)
+        case .zoomIn: options.zoom = min(16, options.zoom * 1.5)
+        case .zoomOut: options.zoom = max(1, options.zoom / 1.5)
+        case .panLeft: options.centerX = max(0, options.centerX - 0.1 / options.zoom)
+        case .panRight: options.centerX = min(1, options.centerX + 0.1 / options.zoom)
+        case .panUp: options.centerY = max(0, options.centerY - 0.1 / options.zoom)
+        case .panDown: options.centerY = min(1, options.centerY + 0.1 / options.zoom)
+        case .resetView:
             options.window = 255
             options.level = 127.5
             options.zoom = 1

@@ -165,12 +165,15 @@ public enum Chart {
         let inner = rect.inset(1)
         guard inner.width > 8, inner.height > 2 else { return }
         var lx = inner.x + 1
-        for s in series where !s.name.isEmpty {
+        // Whole entries only, inside the box: a narrow chart closes up the gaps, then drops the last
+        // entries, rather than drawing a swatch on its border.
+        let named = series.filter { !$0.name.isEmpty }
+        let gap = named.reduce(0) { $0 + $1.name.count + 4 } <= inner.width ? 2 : 1
+        for s in named where lx + 2 + s.name.count <= inner.x + inner.width {
             let swatch: Unicode.Scalar = style.glyphs == .unicode ? "━" : "-"
             buffer.put(Cell(swatch, foreground: s.color, background: theme.background), x: lx, y: inner.y + inner.height - 1)
             lx += 2
-            lx += buffer.text(s.name + "  ", x: lx, y: inner.y + inner.height - 1, maxWidth: inner.x + inner.width - lx,
-                              foreground: theme.muted, background: theme.background)
+            lx += buffer.text(s.name, x: lx, y: inner.y + inner.height - 1, foreground: theme.muted, background: theme.background) + gap
         }
         let plotRows = inner.height - 1
         guard let (xr, yr) = bounds(of: series) else {

@@ -12,6 +12,7 @@
 // so the shell sees the usual status and the terminal is back out of the alternate screen.
 import CNcursesw
 import Glibc
+import Synchronization
 
 /// Why the terminal could not be opened.
 public struct TerminalError: Error, CustomStringConvertible {
@@ -197,7 +198,10 @@ public final class CursesScreen: Screen {
         wtimeout(window, Int32(timeoutMilliseconds))
         var ch: wint_t = 0
         let status = wget_wch(window, &ch)
-        if status == ERR { return nil }
+        if status == ERR {
+            // Ctrl-C arrives as SIGINT (cbreak keeps ISIG, so Ctrl-Z still suspends): a key like any other.
+            return Interrupt.pending.exchange(false, ordering: .relaxed) ? .key(.control("c")) : nil
+        }
         if status == KEY_CODE_YES { return functionKey(Int32(ch)) }
         return characterKey(UInt32(ch))
     }
@@ -252,10 +256,19 @@ public final class CursesScreen: Screen {
     }
 
     private static func installSignalHandlers() {
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
+        for sig in [SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
             signal(sig, restoreTerminalAndReraise)
         }
+        // Initialised here, not lazily inside the handler (which must not allocate or lock).
+        Interrupt.pending.store(false, ordering: .relaxed)
+        signal(SIGINT) { _ in Interrupt.pending.store(true, ordering: .relaxed) }
     }
+}
+
+/// Ctrl-C noted by the SIGINT handler, read by `nextEvent`: the workstation decides what it means
+/// (quit, or ask first while a run trains).
+private enum Interrupt {
+    static let pending = Atomic<Bool>(false)
 }
 
 /// Signal handler: put the terminal back, then die of the same signal with the default action.

@@ -59,8 +59,15 @@ struct Show: AsyncParsableCommand {
         let truth = try maskURL.map { try TIFFImage.readMask($0).value }
         let prediction = try predURL.map { try TIFFImage.readMask($0).value }
 
-        let columns = width ?? max(8, min(128, Self.terminalColumns() ?? 80))
-        let rows = max(1, (columns * slice.height / max(1, slice.width) + 1) / 2)
+        // Without --width the slice fits the terminal: its width, and its height less the caption
+        // and the prompt lines, so nothing scrolls off.
+        let terminal = Self.terminalSize()
+        var columns = max(8, width ?? min(128, terminal?.columns ?? 80))
+        var rows = max(1, (columns * slice.height / max(1, slice.width) + 1) / 2)
+        if width == nil, let terminal, rows > terminal.rows - 2 {
+            rows = max(1, terminal.rows - 2)
+            columns = max(8, min(columns, rows * 2 * slice.width / max(1, slice.height)))
+        }
         var options = RenderOptions()
         options.channel = chosenChannel
         options.overlay = style
@@ -69,13 +76,17 @@ struct Show: AsyncParsableCommand {
                                          columns: columns, rows: rows)
         let mode = ascii ? ColorMode.none : ColorMode.fromEnvironment(ProcessInfo.processInfo.environment)
         FileHandle.standardOutput.write(Data(AnsiEncoder.encode(cells, colorMode: mode).utf8))
+        var caption = ["\(imageURL.lastPathComponent)  \(slice.width)x\(slice.height)", "channel \(chosenChannel.label)"]
+        if truth != nil { caption.append("truth \(ascii ? "o" : style == .fill ? "filled" : "outlined")") }
+        if prediction != nil { caption.append("prediction \(ascii ? "x" : "outlined")") }
+        FileHandle.standardOutput.write(Data((caption.joined(separator: "  ") + "\n").utf8))
     }
 
-    /// Columns of the terminal on stdout, when stdout is one.
-    private static func terminalColumns() -> Int? {
+    /// Size of the terminal on stdout, when stdout is one.
+    private static func terminalSize() -> (columns: Int, rows: Int)? {
         var size = winsize()
-        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-        return Int(size.ws_col)
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else { return nil }
+        return (Int(size.ws_col), Int(size.ws_row))
     }
 }
 

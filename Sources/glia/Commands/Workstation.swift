@@ -59,14 +59,31 @@ struct Workstation: AsyncParsableCommand {
         // Without a workspace the browser still works; dashboard and triage say why they cannot.
         let opened = Result { try workspace.open() }
         let dataPath = url.path
-        try await MainActor.run {
+        let keyFile = KeyTable.keyFileURL(environment: environment)
+        var keys = KeyTable.standard
+        do {
+            keys = try KeyTable.load(from: keyFile)
+        } catch {
+            // The theme's error, if any, is shown first; this one is as important.
+            message = message ?? ("using the default keys: \(error)", true)
+        }
+        let chosenKeys = keys
+        let initialMessage = message
+        let interrupted = try await MainActor.run {
             let workbench = Workbench(workspace: try? opened.get(), workspaceProblem: opened.failureDescription,
                                       dataPath: dataPath, source: source, shipped: ShippedModels.locate())
             let screen = try CursesScreen(forceASCII: forceASCII, environment: environment)
             defer { screen.close() }
-            App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: message,
-                workbench: workbench).run()
+            let app = App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: initialMessage,
+                          workbench: workbench, keys: chosenKeys, keyFile: keyFile)
+            app.run()
             PredictionCache.stopAll()
+            return app.interrupted
+        }
+        if interrupted {
+            // Ended by Ctrl-C: die of SIGINT, so the shell sees an interrupted command (status 130).
+            signal(SIGINT, SIG_DFL)
+            raise(SIGINT)
         }
     }
 }
