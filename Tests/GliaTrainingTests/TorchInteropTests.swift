@@ -17,7 +17,7 @@ final class TorchInteropTests: XCTestCase {
         .appendingPathComponent("Models")
 
     override func setUpWithError() throws {
-        if let reason = TorchPython.unavailableReason {
+        if let reason = TorchEnvironment.unavailableReason() {
             print("TorchInteropTests skipped: \(reason)")
             throw XCTSkip(reason)
         }
@@ -33,18 +33,29 @@ final class TorchInteropTests: XCTestCase {
         let data = folder.appendingPathComponent("phantom")
         _ = try Phantom.write(to: data, configuration: Phantom.Configuration(patients: 4, slices: 6...6, seed: 5))
         let out = folder.appendingPathComponent("run")
-        let run = try TorchPython.run(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                                       "-m", "glia_torch.train", "--data", data.path, "--out", out.path,
-                                       "--epochs", "1", "--max-steps-per-epoch", "2", "--batch-size", "2",
-                                       "--image-size", "64", "--workers", "0", "--backend", "gloo"])
-        XCTAssertEqual(run.status, 0, "torchrun failed:\n\(run.output)\n\(run.errors.suffix(3000))")
+        func train(epochs: Int, resume: Bool) throws {
+            let run = try torchPython(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                                           "-m", "glia_torch.train", "--data", data.path, "--out", out.path,
+                                           "--epochs", "\(epochs)", "--max-steps-per-epoch", "2", "--batch-size", "2",
+                                           "--image-size", "64", "--workers", "0", "--backend", "gloo"]
+                                          + (resume ? ["--resume"] : []))
+            XCTAssertEqual(run.status, 0, "torchrun failed:\n\(run.output)\n\(run.errors.suffix(3000))")
+        }
+        try train(epochs: 1, resume: false)
+        // A second run resumes from last.pt: epoch 2 only, appended to the first one's history.
+        try train(epochs: 2, resume: true)
+        let history = try String(contentsOf: out.appendingPathComponent("history.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(history.map { $0?["epoch"] as? Int }, [1, 2])
+        XCTAssertEqual(history.map { $0?["world_size"] as? Int }, [2, 2])
         let file = out.appendingPathComponent("model.safetensors")
         let trained = try TrainedModel.load(file.path, store: nil)
         XCTAssertTrue(trained.model is ResUNet)
         XCTAssertEqual(trained.imageSize, 64, "glia.run's imageSize sets Glia's input size")
         let metadata = try SafeTensorsFile(contentsOf: file).metadata
         XCTAssertEqual(metadata["glia.torch.worldSize"], "2", "both processes trained")
-        // Two Adam steps moved the weights away from any fresh initialisation's BN state.
+        XCTAssertNotNil(metadata["glia.torch.epoch"])
+        // Training forwards moved the BatchNorm running statistics off a fresh model's.
         let fresh = try ResUNet(configuration: .standard, seed: 1)
         XCTAssertNotEqual(trained.model.buffers.first?.value, fresh.buffers.first?.value)
 
@@ -114,7 +125,7 @@ final class TorchInteropTests: XCTestCase {
         try SafeTensorsWriter.write(records, metadata: model.configuration.metadata, to: broken)
         let x = folder.appendingPathComponent("x.safetensors")
         try SafeTensorsWriter.write([SafeTensorsRecord(name: "x", tensor: Tensor(shape: [1, 3, 16, 16]))], to: x)
-        let result = try TorchPython.run(["-m", "glia_torch.forward", "--model", broken.path, "--input", x.path,
+        let result = try torchPython(["-m", "glia_torch.forward", "--model", broken.path, "--input", x.path,
                                           "--output", folder.appendingPathComponent("y.safetensors").path])
         XCTAssertEqual(result.status, 2)
         let message = result.errors.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -123,6 +134,12 @@ final class TorchInteropTests: XCTestCase {
     }
 
     // MARK: - helpers
+
+    /// Runs the glia-torch interpreter with one thread per process (CI has two cores), capturing both streams.
+    private func torchPython(_ arguments: [String]) throws -> GliaProcess.Result {
+        try GliaProcess.run(program: TorchEnvironment.interpreter(), arguments,
+                            environment: ["OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"])
+    }
 
     /// What glia_torch.forward wrote: the eval output `y` (PyTorch layout), a MaskGate's features
     /// and the path of the model it saved back.
@@ -138,7 +155,7 @@ final class TorchInteropTests: XCTestCase {
         let output = folder.appendingPathComponent("output.safetensors")
         let copy = folder.appendingPathComponent("resaved-\(model.lastPathComponent)")
         try SafeTensorsWriter.write([SafeTensorsRecord(name: "x", tensor: TorchLayout.convolutionOHWI.toTorch(x))], to: input)
-        let result = try TorchPython.run(["-m", "glia_torch.forward", "--model", model.path, "--input", input.path,
+        let result = try torchPython(["-m", "glia_torch.forward", "--model", model.path, "--input", input.path,
                                           "--output", output.path] + (resave ? ["--resave", copy.path] : []))
         XCTAssertEqual(result.status, 0, result.errors)
         let file = try SafeTensorsFile(contentsOf: output)
