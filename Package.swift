@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 //
 // Glia: a terminal workstation for brain-MRI tumor work (LGG dataset).
-// System libraries come from apt (see README): libncursesw5-dev, libtiff-dev, libopenblas-dev.
+// System libraries come from apt (see README): libncursesw5-dev, libtiff-dev, libopenblas-dev, libnifti2-dev.
 import PackageDescription
 
 let package = Package(
@@ -23,9 +23,12 @@ let package = Package(
         .systemLibrary(name: "CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // nifti_clib (apt libnifti2-dev): a C target, not a system library, since its headers need a
+        // search path that only a target's include/ folder can give (see Sources/CNIfTI/include/CNIfTI.h).
+        .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]),
 
         .target(name: "GliaCore", dependencies: ["COpenBLAS"]),
-        .target(name: "GliaData", dependencies: ["GliaCore", "CTIFF"]),
+        .target(name: "GliaData", dependencies: ["GliaCore", "CTIFF", "CNIfTI"]),
         .target(
             name: "GliaTraining",
             dependencies: ["GliaCore", "GliaData", .product(name: "GRDB", package: "GRDB.swift")]),

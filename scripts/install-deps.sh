@@ -9,7 +9,7 @@
 #   scripts/install-deps.sh --dry-run  print the commands for every package, as if none were installed
 set -eu
 
-packages="libncursesw5-dev libtiff-dev libopenblas-dev pkg-config tmux ncurses-term"
+packages="libncursesw5-dev libtiff-dev libopenblas-dev libnifti2-dev pkg-config tmux ncurses-term python3-nibabel"
 
 dry_run=false
 case "${1:-}" in

@@ -1,9 +1,11 @@
 // DatasetIndex: what a dataset contains, built from directory entries and TIFF headers only
-// (pixels are decoded on demand). Two source forms are read:
+// (pixels are decoded on demand). Three source forms are read:
 // - the kaggle_3m layout: a folder per patient holding `<patient>_<n>.tif` and `<patient>_<n>_mask.tif`,
 //   with an optional data.csv of patient metadata at the root (KaggleLayout.swift);
 // - the seed project's CSV: `patient_id,image_path,mask_path,mask`, paths relative to the CSV's
-//   folder (SeedCSV.swift).
+//   folder (SeedCSV.swift);
+// - a folder of NIfTI volumes (image modalities + mask per patient), sliced once into a cached
+//   kaggle_3m folder (NIfTIDataset.swift).
 //
 // Identity: a patient's id is its folder name (TCGA_CS_4941_19960909); its institution code is the
 // id's second `_` field (CS). A slice is identified by patient id and slice number; slices are kept
@@ -132,6 +134,7 @@ public struct DatasetIndex: Sendable {
             return try KaggleLayout.index(nested)
         }
         if let csv = SeedCSV.find(in: url) { return try SeedCSV.index(csv) }
+        if NIfTIDataset.contains(url) { return try NIfTIDataset.index(url) }
         return try KaggleLayout.index(url)
     }
 

@@ -35,7 +35,7 @@ final class InstallDepsTests: XCTestCase {
         let prefix = getuid() == 0 ? "" : "sudo "
         XCTAssertEqual(lines.first, prefix + "apt-get update -qq")
         XCTAssertEqual(lines.last, prefix + "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-                       + "libncursesw5-dev libtiff-dev libopenblas-dev pkg-config tmux ncurses-term")
+                       + "libncursesw5-dev libtiff-dev libopenblas-dev libnifti2-dev pkg-config tmux ncurses-term python3-nibabel")
     }
 
     func testUnknownOptionIsRefusedByName() throws {

@@ -25,6 +25,12 @@ public enum GliaProcess {
     /// Runs glia with `arguments` (and extra environment) and waits for it to exit.
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         guard let executable else { throw TmuxError(message: "no glia executable next to the test bundle") }
+        return try run(program: executable, arguments, environment: environment)
+    }
+
+    /// Runs any program with `arguments` (and extra environment) and waits for it to exit.
+    public static func run(program executable: URL, _ arguments: [String],
+                           environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

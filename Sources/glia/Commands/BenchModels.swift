@@ -1,12 +1,14 @@
 // glia bench models: train-step and inference images/s and batch-1 latency of the ResUNet and the
-// ResNet classifiers, next to PyTorch's figures (shared/notes/peers.md) and a cblas_sgemm baseline
-// measured in the same run (the machine is shared, so absolute numbers drift with its load).
+// ResNet classifiers, then PyTorch's on the same models measured right after in the same run
+// (BenchPeer.swift), side by side with their ratios, the host's vector ISA and both GEMM rates
+// (the machine is shared, so absolute numbers drift with its load).
 //
 // Train step = zeroGradients + forward(.training) + loss + backward + Adam step. Inference =
 // forward(.inference). Each figure is the median of `--reps` timed runs after `--warmup` untimed ones.
 import ArgumentParser
 import Foundation
 import GliaCore
+import GliaTraining
 
 struct BenchModels: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +16,10 @@ struct BenchModels: AsyncParsableCommand {
         abstract: "Train and inference images/s of the ResUNet and ResNet classifiers against PyTorch.",
         discussion: """
             Models: resunet, resnet18 and resnet50 (each with the seed's head) and frozen50 (the frozen \
-            ResNet-50 feature pass, inference only). Peer figures are PyTorch 2.15 on a quiet 2-vCPU \
-            machine of the same kind (shared/notes/peers.md); ratio = Glia speed / PyTorch speed.
+            ResNet-50 feature pass, inference only). After Glia's figures, PyTorch's are measured in the same \
+            run on the same models, batch, threads and memory format (glia-torch's bench, in the venv of \
+            scripts/install-torch.sh or $GLIA_TORCH_PYTHON); ratio = Glia speed / PyTorch speed. Without \
+            PyTorch, Glia's figures are printed alone with how to install it.
             """)
 
     @Option(help: "Comma-separated models: resunet, resnet18, resnet50, frozen50.")
@@ -32,6 +36,8 @@ struct BenchModels: AsyncParsableCommand {
     var latencyReps = 5
     @Flag(help: "Skip the train-step figures.")
     var noTrain = false
+    @Flag(help: "Glia's figures only (no PyTorch run).")
+    var noPeer = false
 
     func validate() throws {
         guard reps >= 1, warmup >= 0, batch >= 1, latencyReps >= 1 else {
@@ -56,37 +62,49 @@ struct BenchModels: AsyncParsableCommand {
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
               + "\(BLAS.threadCount) BLAS threads")
         print("The machine may be shared: figures are medians and drift with its load; compare within this run.")
-        if batch != 16 || size != 256 {
-            print("Note: PyTorch's figures are for batch 16 at 256x256; the ratios below compare unlike runs.")
-        }
-        // The GEMM rate is measured before the first model and after each one; a row's share of the
-        // quiet machine is the mean of the rates measured on either side of it.
+        print("Host: \(HostISA.description)")
+        let kinds = modelList.compactMap(ModelKind.init(rawValue:))
         var gemm = [GEMMBaseline.measure()]
-        print(String(format: "GEMM baseline (cblas_sgemm %d^2): %.1f GFLOP/s   [peers.md, quiet: 165-171]",
-                     GEMMBaseline.size, gemm[0]))
+        print(String(format: "GEMM (cblas_sgemm %d^2): %.1f GFLOP/s", GEMMBaseline.size, gemm[0]))
         print("")
         var rows: [ModelBench.Result] = []
-        var shares: [Double] = []
-        for name in modelList {
-            guard let kind = ModelKind(rawValue: name) else { continue }
+        for kind in kinds {
             let bench = ModelBench(kind: kind, batch: batch, size: size, reps: reps, warmup: warmup,
                                    latencyReps: latencyReps, train: !noTrain)
             rows.append(try bench.run())
             gemm.append(GEMMBaseline.measure())
-            shares.append((gemm[gemm.count - 2] + gemm[gemm.count - 1]) / 2 / GEMMBaseline.quietRate)
             print(String(format: "  measured %@ (peak RSS %.2f GiB); GEMM now %.1f GFLOP/s", kind.title,
                          peakResidentGiB(), gemm[gemm.count - 1]))
         }
+        var peer: PeerReport?
+        if noPeer {
+            print("\nPyTorch not run (--no-peer).")
+        } else if let reason = TorchEnvironment.unavailableReason() {
+            print("\nPyTorch not run: \(reason)")
+        } else {
+            print("\nPyTorch on the same models, batch, threads (\(BLAS.threadCount)) and memory format (channels-last)...")
+            do {
+                let report = try PeerReport.measure(models: kinds, batch: batch, size: size, reps: reps, warmup: warmup,
+                                                    latencyReps: latencyReps, threads: BLAS.threadCount, train: !noTrain)
+                for kind in kinds {
+                    if let row = report.row(kind) {
+                        print(String(format: "  measured %@ in PyTorch %@ (peak RSS %.2f GiB)", kind.title, report.torch, row.peakRSSGiB))
+                    }
+                }
+                peer = report
+            } catch {
+                print("PyTorch's figures are missing: \(error)")
+            }
+        }
         print("")
-        print(ModelBench.table(rows, machineShares: shares))
-        print("\nGEMM baseline around the rows (GFLOP/s): " + gemm.map { String(format: "%.1f", $0) }.joined(separator: ", ")
-              + String(format: "; quiet machine (peers.md): %.0f.", GEMMBaseline.quietRate))
-        print("norm = ratio / (the row's GEMM rate / the quiet rate): a rough estimate of the ratio on a quiet machine.")
-        print("GFLOP/s = inference img/s x forward GFLOP/img (peers.md, scaled by (size/256)^2).")
+        print(ModelBench.table(rows, peer: peer))
+        print("\nGEMM 2048^2 around the rows (GFLOP/s): cblas_sgemm " + gemm.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+              + (peer.map { "; torch.mm " + $0.gemm.map { String(format: "%.1f", $0) }.joined(separator: ", ") } ?? ""))
+        print("GFLOP/s = inference img/s x forward GFLOP/img (scaled by (size/256)^2).")
     }
 }
 
-/// The models this benchmark knows, with PyTorch's figures from shared/notes/peers.md.
+/// The models this benchmark knows.
 enum ModelKind: String, CaseIterable {
     case resunet, resnet18, resnet50, frozen50
 
@@ -99,13 +117,12 @@ enum ModelKind: String, CaseIterable {
         }
     }
 
-    /// PyTorch 2.15, 2 threads, batch 16, 256^2: (GFLOP/img, train img/s, inference img/s, batch-1 ms).
-    var peer: (gflop: Double, train: Double?, inference: Double, latencyMS: Double?) {
+    /// Forward GFLOP per 256x256 image (multiply-adds x 2, convolutions and dense layers).
+    var gflopPerImage: Double {
         switch self {
-        case .resunet: return (3.72, 3.38, 19.5, 49)
-        case .resnet18: return (4.74, 6.89, 26.1, 50)
-        case .resnet50: return (10.68, 2.70, 11.4, 119)
-        case .frozen50: return (10.68, nil, 11.6, nil)
+        case .resunet: return 3.72
+        case .resnet18: return 4.74
+        case .resnet50, .frozen50: return 10.68
         }
     }
 }
@@ -135,8 +152,6 @@ func median(_ values: [Double]) -> Double {
 /// Plain single-precision GEMM rate through the BLAS door, the in-run ceiling for convolutions.
 enum GEMMBaseline {
     static let size = 2048
-    /// cblas_sgemm at 2048^2-4096^2 on 2 threads, quiet machine (peers.md: 165-171 GFLOP/s).
-    static let quietRate = 168.0
 
     /// Median GFLOP/s of a few square products after one warm-up.
     static func measure(reps: Int = 5) -> Double {
@@ -173,7 +188,7 @@ struct ModelBench {
         let trainImagesPerSecond: Double?
         let inferenceImagesPerSecond: Double
         let latencyMS: Double
-        /// Forward GFLOP per image at this size (peers.md's 256^2 figure scaled by area).
+        /// Forward GFLOP per image at this size (the 256^2 figure scaled by area).
         let gflopPerImage: Double
     }
 
@@ -230,31 +245,35 @@ struct ModelBench {
         let latency = time(latencyReps) { infer(single) } * 1000
         let scale = Double(size * size) / Double(256 * 256)
         return Result(kind: kind, trainImagesPerSecond: trainRate, inferenceImagesPerSecond: inferRate,
-                      latencyMS: latency, gflopPerImage: kind.peer.gflop * scale)
+                      latencyMS: latency, gflopPerImage: kind.gflopPerImage * scale)
     }
 
-    /// The results next to PyTorch's figures; ratio = Glia speed / PyTorch speed (> 1: Glia faster);
-    /// norm = ratio / machineShares[row] (the GEMM rate around that row relative to the quiet machine's).
-    static func table(_ rows: [Result], machineShares: [Double]) -> String {
+    /// Glia's results next to PyTorch's from the same run; ratio = Glia speed / PyTorch speed (> 1:
+    /// Glia faster). Without a peer report the PyTorch and ratio columns are left out.
+    static func table(_ rows: [Result], peer: PeerReport?) -> String {
         func cell(_ v: Double?, _ format: String = "%.2f") -> String { v.map { String(format: format, $0) } ?? "-" }
-        func ratio(_ glia: Double?, _ peer: Double?, inverse: Bool = false, share: Double = 1) -> String {
-            guard let g = glia, let p = peer, g > 0, p > 0 else { return "-" }
-            return String(format: "%.2fx", (inverse ? p / g : g / p) / share)
+        func ratio(_ glia: Double?, _ torch: Double?, inverse: Bool = false) -> String {
+            guard let g = glia, let p = torch, g > 0, p > 0 else { return "-" }
+            return String(format: "%.2fx", inverse ? p / g : g / p)
         }
-        let header = ["model", "train img/s", "PyTorch", "ratio", "norm", "infer img/s", "PyTorch", "ratio", "norm",
-                      "batch-1 ms", "PyTorch", "ratio", "infer GFLOP/s"]
+        let header = peer == nil
+            ? ["model", "train img/s", "infer img/s", "batch-1 ms", "infer GFLOP/s"]
+            : ["model", "train img/s", "PyTorch", "ratio", "infer img/s", "PyTorch", "ratio",
+               "batch-1 ms", "PyTorch", "ratio", "infer GFLOP/s"]
         var lines = [header]
-        for (r, machineShare) in zip(rows, machineShares) {
-            let peer = r.kind.peer
+        for r in rows {
+            let gflops = cell(r.inferenceImagesPerSecond * r.gflopPerImage, "%.1f")
+            guard let peer else {
+                lines.append([r.kind.title, cell(r.trainImagesPerSecond), cell(r.inferenceImagesPerSecond),
+                              cell(r.latencyMS, "%.1f"), gflops])
+                continue
+            }
+            let p = peer.row(r.kind)
             lines.append([r.kind.title,
-                          cell(r.trainImagesPerSecond), cell(peer.train), ratio(r.trainImagesPerSecond, peer.train),
-                          ratio(r.trainImagesPerSecond, peer.train, share: machineShare),
-                          cell(r.inferenceImagesPerSecond), cell(peer.inference),
-                          ratio(r.inferenceImagesPerSecond, peer.inference),
-                          ratio(r.inferenceImagesPerSecond, peer.inference, share: machineShare),
-                          cell(r.latencyMS, "%.1f"), cell(peer.latencyMS, "%.0f"),
-                          ratio(r.latencyMS, peer.latencyMS, inverse: true),
-                          cell(r.inferenceImagesPerSecond * r.gflopPerImage, "%.1f")])
+                          cell(r.trainImagesPerSecond), cell(p?.train), ratio(r.trainImagesPerSecond, p?.train),
+                          cell(r.inferenceImagesPerSecond), cell(p?.inference), ratio(r.inferenceImagesPerSecond, p?.inference),
+                          cell(r.latencyMS, "%.1f"), cell(p?.latencyMS, "%.1f"), ratio(r.latencyMS, p?.latencyMS, inverse: true),
+                          gflops])
         }
         let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
         return lines.map { row in

@@ -1,5 +1,5 @@
 // glia export model: a trained model as a small, self-contained safetensors file (no optimizer
-// state), e.g. to ship it in Models/ or hand it to a colleague.
+// state), e.g. to ship it in Models/ or hand it to a colleague. glia export nifti: ExportNIfTI.swift.
 import ArgumentParser
 import Foundation
 import GliaTraining
@@ -7,7 +7,7 @@ import GliaTraining
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export trained models.",
-        subcommands: [ExportModel.self])
+        subcommands: [ExportModel.self, ExportNIfTI.self])
 }
 
 struct ExportModel: ParsableCommand {
