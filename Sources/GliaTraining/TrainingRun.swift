@@ -16,8 +16,9 @@ public struct TrainingRun: Sendable {
     /// Call `actor.run()` to train.
     /// Throws `RunConfigurationError` before anything is created when the configuration is unusable.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
-        try configuration.validate()
+        // The classifier's size check first: it names the smallest size that works.
         try ClassifierSession.checkImageSize(configuration)
+        try configuration.validate()
         let run = try store.createRun(configuration)
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)

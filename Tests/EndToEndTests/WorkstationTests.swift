@@ -82,10 +82,10 @@ final class WorkstationTests: XCTestCase {
         screen = try tmux.waitFor("the next slice") { $0 != before && $0.contains("overlay outline") }
 
         try tmux.send("?")
-        screen = try tmux.waitFor(text: "toggle this help")
-        XCTAssertTrue(screen.contains("pan the zoomed view"))
+        screen = try tmux.waitFor(text: "keys and help")
+        XCTAssertTrue(screen.contains("pan"), screen)
         try tmux.send("Escape")
-        try tmux.waitFor("help closed") { !$0.contains("toggle this help") }
+        try tmux.waitFor("help closed") { !$0.contains("keys and help") }
 
         for (columns, rows) in [(80, 24), (200, 60)] {
             try tmux.resize(columns: columns, rows: rows)

@@ -83,8 +83,11 @@ final class TorchInteropTests: XCTestCase {
         let torch = try forwardInPyTorch(source, x, resave: true)
         let torchLogits = torch.y, torchFeatures = try XCTUnwrap(torch.features)
         let masks = gate.segmenter.forward(x, mode: .inference)
-        let features = MaskGate.features(ofMasks: masks)
-        let logits = gate.forwardHead(features, mode: .inference)
+        let evidence = MaskEvidence.of(masks: masks)
+        let features = Tensor(shape: [4, 2], scalars: evidence.flatMap { [$0.logArea, $0.peak] })
+        // Each slice read alone (no neighbours), as the PyTorch forward reads it.
+        let logits = gate.forwardHead(gate.features(evidence: evidence, neighbourAreas: evidence.map { _ in nil }),
+                                      mode: .inference)
         let side = masks.count / 4
         var compared = 0
         for i in 0..<4 {

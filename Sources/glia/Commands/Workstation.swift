@@ -82,8 +82,10 @@ struct Workstation: AsyncParsableCommand {
         }
         if interrupted {
             // Ended by Ctrl-C: die of SIGINT, so the shell sees an interrupted command (status 130).
+            // Sent to the process, not with raise(): this task's thread may have SIGINT blocked.
             signal(SIGINT, SIG_DFL)
-            raise(SIGINT)
+            kill(getpid(), SIGINT)
+            pause()
         }
     }
 }

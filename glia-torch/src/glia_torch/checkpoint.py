@@ -32,7 +32,8 @@ def dumps(value):
 def configuration(module):
     """The `glia.model` value (a dict) describing `module`."""
     if isinstance(module, MaskGate):
-        return {"format": FORMAT, "kind": "maskgate", "maskgate": {"segmenter": _resunet_fields(module)}}
+        return {"format": FORMAT, "kind": "maskgate",
+                "maskgate": {"neighbourReach": module.neighbour_reach, "segmenter": _resunet_fields(module)}}
     if isinstance(module, ResUNet):
         return {"format": FORMAT, "kind": "resunet", "resunet": _resunet_fields(module)}
     if isinstance(module, Classifier):
@@ -56,7 +57,8 @@ def build(config, source="model configuration"):
             return ResUNet(r["filters"], r["inputChannels"], r["outputChannels"])
         if kind == "maskgate":
             r = config["maskgate"]["segmenter"]
-            return MaskGate(r["filters"], r["inputChannels"], r["outputChannels"])
+            return MaskGate(r["filters"], r["inputChannels"], r["outputChannels"],
+                            config["maskgate"].get("neighbourReach", 0))
         if kind == "classifier":
             c = config["classifier"]
             b = c["backbone"]

@@ -4,8 +4,10 @@
 - Classifier: a torchvision-structured ResNet trunk (conv1 ... layerK, no avgpool/fc) plus the seed's
   head `head.fc1` / `head.fc2`; torchvision itself is not needed.
 - MaskGate: a frozen ResUNet (its tensors at the top level, as Glia stores them) plus `gate.weight`
-  [2] and `gate.bias` [1] on the per-slice features (ln(1 + area * 65536 / (H*W)), max p), where
-  area counts pixels with p > 0.5; logits [N, 2] = [0, w . f + b].
+  [2, or 3 with a neighbour reach] and `gate.bias` [1] on the per-slice features (a, max p), with
+  a = ln(1 + area * 65536 / (H*W)) where area counts pixels with p > 0.5, and with a reach r > 0 also
+  n = the largest a among the slices within r on either side (the slice's own a when none is given);
+  logits [N, 2] = [0, w . f + b].
 
 Inputs are NCHW float32 images scaled to [0, 1]; Glia's NHWC tensors are the same numbers permuted.
 """
@@ -185,9 +187,12 @@ class MaskGate(ResUNet):
     """A slice classifier on a frozen ResUNet's mask. The segmenter always runs in eval mode and
     without gradients; only `gate.weight` and `gate.bias` train."""
 
-    def __init__(self, filters=(16, 32, 64, 128, 256), input_channels=3, output_channels=1):
+    def __init__(self, filters=(16, 32, 64, 128, 256), input_channels=3, output_channels=1, neighbour_reach=0):
         super().__init__(filters, input_channels, output_channels)
-        self.gate = _Gate()
+        if not 0 <= neighbour_reach <= 8:
+            raise ValueError(f"neighbourReach {neighbour_reach}: must be 0...8")
+        self.neighbour_reach = neighbour_reach
+        self.gate = _Gate(3 if neighbour_reach > 0 else 2)
         for name, p in self.named_parameters():
             p.requires_grad_(name.startswith("gate."))
 
@@ -208,16 +213,21 @@ class MaskGate(ResUNet):
         self.train(was_training)
         return p
 
-    def forward(self, x):
+    def forward(self, x, neighbour_areas=None):
+        """Logits [N, 2]; `neighbour_areas` [N] (NaN: none known) for a gate with a reach, else each
+        slice is read alone."""
         f = self.mask_features(self.segment(x))
+        if self.neighbour_reach > 0:
+            n = f[:, 0] if neighbour_areas is None else torch.where(torch.isnan(neighbour_areas), f[:, 0], neighbour_areas)
+            f = torch.cat([f, n[:, None]], 1)
         z = f @ self.gate.weight + self.gate.bias
         return torch.stack([torch.zeros_like(z), z], 1)
 
 
 class _Gate(nn.Module):
-    def __init__(self):
+    def __init__(self, features=2):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(2))
+        self.weight = nn.Parameter(torch.tensor([1.0, 1.0, 0.0][:features]))
         self.bias = nn.Parameter(torch.full((1,), -3.0))
 
 
