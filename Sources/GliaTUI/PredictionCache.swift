@@ -229,7 +229,7 @@ public final class PredictionCache: Sendable {
         let area = neighbours.neighbourArea(patient: key.patient, slice: key.slice, image: image, pipeline: pipeline) { n in
             try? source.load(patient: key.patient, slice: n).image
         }
-        let p = pipeline.predict(NeighbourContext.batch([image]), neighbourAreas: [area])[0]
+        let p = pipeline.predict(TwoStagePipeline.batch([image]), neighbourAreas: [area])[0]
         if let e = p.evidence { neighbours.record(e, patient: key.patient, slice: key.slice) }
         let predicted = p.mask?.pixels ?? [UInt8](repeating: 0, count: image.width * image.height)
         let dice = loaded.truth.flatMap { truth in (try? MaskOverlap(predicted: predicted, truth: truth.pixels))?.dice }

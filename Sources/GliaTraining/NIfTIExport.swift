@@ -82,25 +82,15 @@ public enum NIfTIExport {
         }
         written.append(try save("seg", truth.flatMap { $0.map(Float.init) }))
         if let pipeline, pipeline.segmenter != nil {
-            written.append(try save("pred", predictedVolume(images, pipeline: pipeline).flatMap { $0.map(Float.init) }))
+            written.append(try save("pred", predictedVolume(images, sliceNumbers: slices.map(\.sliceNumber), pipeline: pipeline).flatMap { $0.map(Float.init) }))
         }
         return written
     }
 
-    /// The pipeline's masks for a patient's slices, in batches of 16, post-processed as a volume.
-    static func predictedVolume(_ images: [SliceImage], pipeline: TwoStagePipeline) -> [[UInt8]] {
-        let side = TIFFImage.sliceSide, per = side * side * 3
-        var masks: [[UInt8]] = []
-        for start in stride(from: 0, to: images.count, by: 16) {
-            let chunk = images[start..<min(start + 16, images.count)]
-            var batch = Tensor(shape: [chunk.count, side, side, 3])
-            batch.scalars.withUnsafeMutableBufferPointer { all in
-                for (n, image) in chunk.enumerated() {
-                    Normalization.unitRange.write(image, into: UnsafeMutableBufferPointer(rebasing: all[(n * per)..<((n + 1) * per)]))
-                }
-            }
-            masks += pipeline.predict(batch).map { $0.mask?.pixels ?? [UInt8](repeating: 0, count: side * side) }
-        }
-        return pipeline.postprocessing.apply(masks, width: side)
+    /// The pipeline's masks for a patient's slices, post-processed as a volume.
+    static func predictedVolume(_ images: [SliceImage], sliceNumbers: [Int], pipeline: TwoStagePipeline) -> [[UInt8]] {
+        let empty = [UInt8](repeating: 0, count: TIFFImage.sliceSide * TIFFImage.sliceSide)
+        let masks = pipeline.predictVolume(images, sliceNumbers: sliceNumbers).map { $0.mask?.pixels ?? empty }
+        return pipeline.postprocessing.apply(masks, width: TIFFImage.sliceSide)
     }
 }

@@ -42,7 +42,7 @@ func assertNeighbourReadingIsConsistent(_ pipeline: TwoStagePipeline, loader: Lo
         let area = context.neighbourArea(patient: s.patientID, slice: s.sliceNumber, image: image, pipeline: pipeline) { n in
             records["\(s.patientID)_\(n)"].flatMap { try? TIFFImage.readImage($0.imageURL).value }
         }
-        let prediction = pipeline.predict(NeighbourContext.batch([image]), neighbourAreas: [area])[0]
+        let prediction = pipeline.predict(TwoStagePipeline.batch([image]), neighbourAreas: [area])[0]
         let expected = whole[s.patientID]![s.sliceNumber]!
         XCTAssertEqual(try XCTUnwrap(prediction.probability, file: file, line: line), expected, accuracy: 1e-4,
                        "\(s.id) read slice by slice", file: file, line: line)

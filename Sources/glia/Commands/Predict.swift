@@ -67,7 +67,7 @@ struct Predict: AsyncParsableCommand {
                 let areas = pipeline.neighbourReach == 0 ? nil : zip(chunk, slices).map { path, image in
                     Self.neighbourArea(of: path, image: image, pipeline: pipeline, context: &neighbours)
                 }
-                let predictions = pipeline.predict(NeighbourContext.batch(slices), neighbourAreas: areas)
+                let predictions = pipeline.predict(TwoStagePipeline.batch(slices), neighbourAreas: areas)
                 for (path, prediction) in zip(chunk, predictions) {
                     defer { index += 1 }
                     if let e = prediction.evidence, let (volume, number) = Self.volumeAndSlice(path) {
