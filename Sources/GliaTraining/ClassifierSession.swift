@@ -129,7 +129,7 @@ public final class ClassifierSession: RecipeSession {
                           images: labels.count)
     }
 
-    public func validate() throws -> (loss: Float, metric: Float) {
+    public func validate() throws -> ValidationResult {
         var lossSum = 0.0, correct = 0.0, count = 0
         var scores: [Float] = [], allLabels: [Int] = []
         let loader = data.validation
@@ -150,7 +150,7 @@ public final class ClassifierSession: RecipeSession {
             allLabels += labels
         }
         try chooseThresholds(scores: scores, labels: allLabels)
-        return (Float(lossSum / Double(max(count, 1))), Float(correct / Double(max(count, 1))))
+        return ValidationResult(loss: Float(lossSum / Double(max(count, 1))), metric: Float(correct / Double(max(count, 1))))
     }
 
     /// Picks the decision and gate thresholds for the current weights from validation scores.

@@ -41,9 +41,11 @@ public struct ProgressFormatter: Sendable {
         case .step:
             return nil
         case .epoch(let e):
-            return String(format: "epoch %d/%d  train loss %.4f %@ %.3f  val loss %.4f %@ %.3f  lr %.2g  %@%@",
+            let unaveraged = e.unaveragedValidationMetric.map { String(format: " (unaveraged %.3f)", $0) } ?? ""
+            return String(format: "epoch %d/%d  train loss %.4f %@ %.3f  val loss %.4f %@ %.3f%@  lr %.2g  %@%@",
                           e.epoch, epochs, e.trainLoss, metricName, e.trainMetric, e.validationLoss, metricName,
-                          e.validationMetric, e.learningRate, Self.duration(e.seconds), e.isBest ? "  (best)" : "")
+                          e.validationMetric, unaveraged, e.learningRate, Self.duration(e.seconds),
+                          e.isBest ? "  (best)" : "")
         case .checkpointSaved(let kind, let path, let epoch):
             return "saved \(kind.rawValue) checkpoint (epoch \(epoch)): \(path)"
         case .paused: return "paused"

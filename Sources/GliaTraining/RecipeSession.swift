@@ -46,6 +46,23 @@ public struct StepResult: Sendable {
     }
 }
 
+/// An epoch's figures on the validation patients.
+public struct ValidationResult: Sendable {
+    public var loss: Float
+    /// Accuracy (classifier) or per-volume Dice (segmenter); the model's averaged weights give it
+    /// when the run averages weights.
+    public var metric: Float
+    /// The same metric from the trained (not averaged) weights, when the run averages weights; nil
+    /// otherwise.
+    public var unaveragedMetric: Float?
+
+    public init(loss: Float, metric: Float, unaveragedMetric: Float? = nil) {
+        self.loss = loss
+        self.metric = metric
+        self.unaveragedMetric = unaveragedMetric
+    }
+}
+
 /// A recipe bound to a run: the model, its optimizer and schedule, and the data.
 /// Not thread-safe: the training actor is its only user.
 public protocol RecipeSession: AnyObject {
@@ -58,7 +75,7 @@ public protocol RecipeSession: AnyObject {
     /// Runs step `step` (0-based) of `epoch` (1-based): one batch forward, backward and update.
     func trainStep(epoch: Int, step: Int) throws -> StepResult
     /// Loss and metric over the validation patients.
-    func validate() throws -> (loss: Float, metric: Float)
+    func validate() throws -> ValidationResult
     /// Tells the schedule the epoch's validation loss (ReduceLROnPlateau).
     func endEpoch(validationLoss: Float)
     /// True when every parameter is finite (a checkpoint is never written otherwise).

@@ -65,6 +65,11 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     /// Classifier, "segmenter" backbone: the slices on either side of a slice whose masks the gate
     /// reads (0: the slice alone). Default 2, chosen on validation patients (README "Training").
     public var neighbourReach: Int
+    /// Decay of the moving average of the weights that validation, `best` and `last` use (0: no
+    /// averaging, the trained weights themselves). Segmenter default 0.998 (an average over about
+    /// the last 500 steps, five epochs of the sample), measured beside the unaveraged weights in
+    /// every epoch of the shipped run (Models/README.md).
+    public var weightAverage: Double
 
     /// The segmenter's default epochs; early stopping is off by default (patience = epochs), since a
     /// cosine schedule does its best work in its last, low-rate epochs.
@@ -86,14 +91,14 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
                 weightDecay: 0, seed: 1, patience: segmenterEpochs, trainFraction: 0.7, validationFraction: 0.15,
                 tumorFraction: 0.5, augment: true, imageSize: 128, backbone: "resnet18",
                 freezeBackbone: false, weightsPath: nil, maxStepsPerEpoch: 0,
-                loss: .diceBCE, schedule: .cosine, segmenterPath: nil, splitPath: nil)
+                loss: .diceBCE, schedule: .cosine, segmenterPath: nil, splitPath: nil, weightAverage: 0.998)
         }
     }
 
     private enum CodingKeys: String, CodingKey {
         case recipe, dataPath, epochs, batchSize, learningRate, weightDecay, seed, patience, trainFraction,
              validationFraction, tumorFraction, augment, imageSize, backbone, freezeBackbone, weightsPath,
-             maxStepsPerEpoch, loss, schedule, segmenterPath, splitPath, neighbourReach
+             maxStepsPerEpoch, loss, schedule, segmenterPath, splitPath, neighbourReach, weightAverage
     }
 
     public init(recipe: RecipeKind, dataPath: String, epochs: Int, batchSize: Int, learningRate: Float,
@@ -101,7 +106,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
                 tumorFraction: Double, augment: Bool, imageSize: Int, backbone: String, freezeBackbone: Bool,
                 weightsPath: String?, maxStepsPerEpoch: Int, loss: SegmentationLossKind,
                 schedule: LearningRateScheduleKind, segmenterPath: String?, splitPath: String?,
-                neighbourReach: Int = 0) {
+                neighbourReach: Int = 0, weightAverage: Double = 0) {
         self.recipe = recipe
         self.dataPath = dataPath
         self.epochs = epochs
@@ -124,6 +129,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
         self.segmenterPath = segmenterPath
         self.splitPath = splitPath
         self.neighbourReach = neighbourReach
+        self.weightAverage = weightAverage
     }
 
     public init(from decoder: Decoder) throws {
@@ -150,6 +156,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
         segmenterPath = try c.decodeIfPresent(String.self, forKey: .segmenterPath)
         splitPath = try c.decodeIfPresent(String.self, forKey: .splitPath)
         neighbourReach = try c.decodeIfPresent(Int.self, forKey: .neighbourReach) ?? 0
+        weightAverage = try c.decodeIfPresent(Double.self, forKey: .weightAverage) ?? 0
     }
 
     /// Points a classifier run at a trained segmenter file: the pipeline's gate threshold is chosen

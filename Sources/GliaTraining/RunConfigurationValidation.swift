@@ -49,6 +49,9 @@ extension RunConfiguration {
                        "must be positive and sum to at most 1")
         }
         guard (0...1).contains(tumorFraction) else { throw fail("tumorFraction", tumorFraction, "must be in 0...1") }
+        guard weightAverage == 0 || (weightAverage >= 0.5 && weightAverage < 1) else {
+            throw fail("weightAverage", weightAverage, "must be 0 (off) or a decay in [0.5, 1)")
+        }
         guard maxStepsPerEpoch >= 0 else { throw fail("maxStepsPerEpoch", maxStepsPerEpoch, "must be 0 (whole epochs) or more") }
         try validateImageSize(fail)
     }

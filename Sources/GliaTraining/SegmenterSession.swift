@@ -57,11 +57,24 @@ public final class SegmenterSession: RecipeSession {
         let result = try loss.evaluate(probabilities: p, targets: batch.masks)
         model.backward(result.gradient)
         state.optimizer.step(model.parameters)
+        state.average?.update(from: model)
         let dice = try MaskOverlap(probabilities: p, truth: batch.masks).dice
         return StepResult(loss: result.value, metric: Float(dice), images: batch.labels.count)
     }
 
-    public func validate() throws -> (loss: Float, metric: Float) {
+    /// Validates the averaged weights when the run averages them (and the trained ones beside, so
+    /// that every epoch shows what averaging gives), else the trained weights.
+    public func validate() throws -> ValidationResult {
+        guard let average = state.average else {
+            let (loss, metric) = try validateModel()
+            return ValidationResult(loss: loss, metric: metric)
+        }
+        let trained = try validateModel()
+        let (loss, metric) = try average.withAveragedWeights(in: state.model) { try validateModel() }
+        return ValidationResult(loss: loss, metric: metric, unaveragedMetric: trained.metric)
+    }
+
+    private func validateModel() throws -> (loss: Float, metric: Float) {
         var lossSum = 0.0, count = 0
         var volumes = VolumeDiceAccumulator()
         let epoch = data.validation.batches(epoch: 0)

@@ -159,7 +159,8 @@ public actor TrainingActor {
     private func finishEpoch(started: Date) throws -> Bool {
         let steps = max(progress.stepInEpoch, 1)
         let learningRate = session.learningRate
-        let (validationLoss, validationMetric) = try session.validate()
+        let validation = try session.validate()
+        let (validationLoss, validationMetric) = (validation.loss, validation.metric)
         guard validationLoss.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: progress.epoch, step: progress.stepInEpoch,
                                               value: validationLoss)
@@ -183,7 +184,8 @@ public actor TrainingActor {
             epoch: epoch, trainLoss: Float(progress.epochLossSum / Double(steps)),
             trainMetric: Float(progress.epochMetricSum / Double(steps)),
             validationLoss: validationLoss, validationMetric: validationMetric,
-            learningRate: learningRate, seconds: Date().timeIntervalSince(started), isBest: isBest)))
+            learningRate: learningRate, seconds: Date().timeIntervalSince(started), isBest: isBest,
+            unaveragedValidationMetric: validation.unaveragedMetric)))
         progress.epoch += 1
         progress.stepInEpoch = 0
         progress.epochLossSum = 0

@@ -7,7 +7,9 @@
 //   glia.progress   TrainingProgress JSON (epoch, step, best so far, epoch sums)
 //   glia.schedule   ReduceLROnPlateau JSON
 //   glia.random     named RandomGenerator states JSON (dropout)
-// Extra tensors: optimizer state under "optimizer.<param>.exp_avg" etc.
+// Extra tensors: optimizer state under "optimizer.<param>.exp_avg" etc.; with weight averaging the
+// model tensors are the averaged weights (what `best` is used as) and the trained ones are kept under
+// "trained.<name>" (Glia layout) for a resume.
 import Foundation
 import GliaCore
 
@@ -19,6 +21,8 @@ public struct TrainingState {
     public var progress: TrainingProgress
     /// Named random streams whose position matters for an exact resume.
     public var generators: [String: RandomGenerator]
+    /// The moving average of the weights, when the run averages them.
+    public var average: WeightAverage?
 
     /// The recipes' optimisation for `model`: Adam at the run's learning rate and weight decay, and
     /// ReduceLROnPlateau on the validation loss (factor 0.1, patience 2), from the first step.
@@ -27,14 +31,15 @@ public struct TrainingState {
         TrainingState(model: model,
                       optimizer: try Adam(learningRate: c.learningRate, weightDecay: Double(c.weightDecay)),
                       schedule: try ReduceLROnPlateau(factor: 0.1, patience: 2, minLearningRate: 1e-6),
-                      progress: TrainingProgress(), generators: generators)
+                      progress: TrainingProgress(), generators: generators,
+                      average: c.weightAverage > 0 ? WeightAverage(of: model, decay: c.weightAverage) : nil)
     }
 }
 
 /// Saving and restoring training checkpoints.
 public enum TrainingCheckpoint {
     static let runKey = "glia.run", progressKey = "glia.progress", scheduleKey = "glia.schedule",
-               randomKey = "glia.random", optimizerPrefix = "optimizer."
+               randomKey = "glia.random", optimizerPrefix = "optimizer.", trainedPrefix = "trained."
 
     /// Writes model, optimizer, schedule, random streams and progress to `url` atomically.
     /// `metadata` adds entries of the recipe's own (a classifier's chosen thresholds).
@@ -52,7 +57,15 @@ public enum TrainingCheckpoint {
         for (name, tensor) in state.optimizer.stateTensors(for: state.model.parameters) {
             extra[optimizerPrefix + name] = tensor
         }
-        try Checkpoint.saveModel(state.model, to: url, metadata: metadata, extraTensors: extra)
+        guard let average = state.average else {
+            try Checkpoint.saveModel(state.model, to: url, metadata: metadata, extraTensors: extra)
+            return
+        }
+        for p in state.model.parameters { extra[trainedPrefix + p.name] = p.value }
+        for b in state.model.buffers { extra[trainedPrefix + b.name] = b.value }
+        try average.withAveragedWeights(in: state.model) {
+            try Checkpoint.saveModel(state.model, to: url, metadata: metadata, extraTensors: extra)
+        }
     }
 
     /// The run configuration stored in a checkpoint's metadata (`path` names the file in errors).
@@ -64,6 +77,7 @@ public enum TrainingCheckpoint {
     /// holds the checkpoint's weights, see `loadModel`).
     public static func restore(_ state: inout TrainingState, from file: SafeTensorsFile) throws {
         let loaded = try Checkpoint.load(into: state.model, from: file)
+        if let average = state.average { try restoreTrainedWeights(state, average: average, from: loaded, path: file.path) }
         var optimizerState: [String: Tensor] = [:]
         for (name, tensor) in loaded.extraTensors where name.hasPrefix(optimizerPrefix) {
             optimizerState[String(name.dropFirst(optimizerPrefix.count))] = tensor
@@ -73,6 +87,26 @@ public enum TrainingCheckpoint {
         state.progress = try decode(TrainingProgress.self, key: progressKey, metadata: file.metadata, path: file.path)
         state.generators = try decode([String: RandomGenerator].self, key: randomKey, metadata: file.metadata,
                                       path: file.path)
+    }
+
+    /// The model holds the file's (averaged) weights: they become the average, and the trained
+    /// weights come back from their "trained." copies.
+    private static func restoreTrainedWeights(_ state: TrainingState, average: WeightAverage,
+                                              from loaded: LoadedCheckpoint, path: String) throws {
+        let progress = try decode(TrainingProgress.self, key: progressKey, metadata: loaded.metadata, path: path)
+        let slots = state.model.parameters.map { ($0.name, $0.value.shape) } + state.model.buffers.map { ($0.name, $0.value.shape) }
+        var trained: [Tensor] = []
+        for (name, shape) in slots {
+            guard let tensor = loaded.extraTensors[trainedPrefix + name], tensor.shape == shape, tensor.isFinite else {
+                throw TrainingDataError("\(path): the run averages weights, but the trained weights '\(trainedPrefix + name)' are missing, misshapen or not finite")
+            }
+            trained.append(tensor)
+        }
+        try average.restore(values: state.model.parameters.map(\.value) + state.model.buffers.map(\.value),
+                            steps: progress.globalStep)
+        let parameters = state.model.parameters
+        for (i, p) in parameters.enumerated() { p.value = trained[i] }
+        for (i, b) in state.model.buffers.enumerated() { b.value = trained[parameters.count + i] }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, key: String, metadata: [String: String],

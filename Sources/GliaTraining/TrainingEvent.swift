@@ -54,9 +54,13 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var seconds: Double
     /// True when this epoch has the lowest validation loss so far (and so became `best`).
     public var isBest: Bool
+    /// The validation metric of the trained weights, when `validationMetric` is that of their
+    /// average (a run with `weightAverage` on); nil otherwise.
+    public var unaveragedValidationMetric: Float?
 
     public init(epoch: Int, trainLoss: Float, trainMetric: Float, validationLoss: Float,
-                validationMetric: Float, learningRate: Float, seconds: Double, isBest: Bool) {
+                validationMetric: Float, learningRate: Float, seconds: Double, isBest: Bool,
+                unaveragedValidationMetric: Float? = nil) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainMetric = trainMetric
@@ -65,6 +69,7 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
         self.learningRate = learningRate
         self.seconds = seconds
         self.isBest = isBest
+        self.unaveragedValidationMetric = unaveragedValidationMetric
     }
 }
 

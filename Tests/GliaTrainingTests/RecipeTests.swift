@@ -151,6 +151,14 @@ final class RecipeTests: XCTestCase {
         for (ba, bb) in zip(ma.buffers, mb.buffers) {
             XCTAssertEqual(ba.value, bb.value, "buffer \(ba.name) differs", file: file, line: line)
         }
+        // A weight-averaging run keeps the trained weights beside the averaged ones.
+        let fa = try SafeTensorsFile(contentsOf: a), fb = try SafeTensorsFile(contentsOf: b)
+        let trained = fa.names.filter { $0.hasPrefix(Checkpoint.extraPrefix + "trained.") }
+        XCTAssertEqual(Set(trained), Set(fb.names.filter { $0.hasPrefix(Checkpoint.extraPrefix + "trained.") }),
+                       file: file, line: line)
+        for name in trained {
+            XCTAssertEqual(try fa.tensor(named: name), try fb.tensor(named: name), "\(name) differs", file: file, line: line)
+        }
     }
 
     /// Runs `c` for two short epochs, stopped after `stopAfter` steps and resumed, and again straight
@@ -166,7 +174,46 @@ final class RecipeTests: XCTestCase {
     }
 
     func testSegmenterResumesToTheSameWeights() async throws {
+        XCTAssertGreaterThan(segmenterConfiguration().weightAverage, 0, "the recipe averages weights")
         try await assertResumesExactly(segmenterConfiguration(), stepsPerEpoch: 3, stopAfter: 2)
+    }
+
+    /// With weight averaging, validation reports both weights, and `best` holds the averaged ones
+    /// with the trained ones beside them; without it, neither.
+    func testSegmenterValidatesAndSavesTheAveragedWeights() async throws {
+        var c = segmenterConfiguration()
+        c.epochs = 1
+        c.maxStepsPerEpoch = 3
+        c.batchSize = 4
+        c.weightAverage = 0.9
+        let averaged = try await firstEpoch(c)
+        let unaveraged = try XCTUnwrap(averaged.epoch.unaveragedValidationMetric)
+        XCTAssertNotEqual(unaveraged, averaged.epoch.validationMetric, "the two weights are different models")
+        let file = try SafeTensorsFile(contentsOf: averaged.best)
+        let (model, _) = try Checkpoint.loadModel(from: averaged.best)
+        let first = try XCTUnwrap(model.parameters.first)
+        let trained = try file.tensor(named: Checkpoint.extraPrefix + "trained." + first.name)
+        XCTAssertEqual(trained.count, first.value.count)
+        XCTAssertNotEqual(trained.scalars, first.value.scalars, "best holds the average, not the trained weights")
+
+        c.weightAverage = 0
+        let plain = try await firstEpoch(c)
+        XCTAssertNil(plain.epoch.unaveragedValidationMetric)
+        XCTAssertFalse(try SafeTensorsFile(contentsOf: plain.best).names.contains { $0.contains("trained.") })
+    }
+
+    private func firstEpoch(_ c: RunConfiguration) async throws -> (epoch: EpochMetrics, best: URL) {
+        let store = try store()
+        let run = try TrainingRun.start(c, store: store)
+        let events = Task { () -> EpochMetrics? in
+            for await event in await run.actor.subscribe() { if case .epoch(let e) = event { return e } }
+            return nil
+        }
+        let status = await run.actor.run()
+        XCTAssertEqual(status, .finished)
+        await run.recording.value
+        let epoch = await events.value
+        return (try XCTUnwrap(epoch), store.folder(for: run.runID).appendingPathComponent("best.safetensors"))
     }
 
     func testClassifierResumesToTheSameWeightsAndDropoutStream() async throws {

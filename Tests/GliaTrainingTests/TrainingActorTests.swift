@@ -36,7 +36,7 @@ private final class ScriptedSession: RecipeSession {
         onStep(n)
         return StepResult(loss: losses[n % losses.count], metric: 0.5, images: 4)
     }
-    func validate() throws -> (loss: Float, metric: Float) { (validationLosses.removeFirst(), 0.7) }
+    func validate() throws -> ValidationResult { ValidationResult(loss: validationLosses.removeFirst(), metric: 0.7) }
     func endEpoch(validationLoss: Float) { learningRate *= 0.5 }
     var parametersAreFinite: Bool { true }
     func saveCheckpoint(to url: URL, progress: TrainingProgress) throws { recorder.save(url, progress) }

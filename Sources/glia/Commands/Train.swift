@@ -42,6 +42,8 @@ struct Train: AsyncParsableCommand {
     var segmenter: String?
     @Option(name: .customLong("neighbour-reach"), help: "Classifier gate: slices on either side whose masks it reads, 0 = the slice alone (2).")
     var neighbourReach: Int?
+    @Option(name: .customLong("weight-average"), help: "Segmenter: decay of the moving average of the weights that validation and the checkpoints use, 0 = off (0.998).")
+    var weightAverage: Double?
     @Option(help: "Train on the patient split in this split.json instead of making one.") var split: String?
     @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
     @Flag(name: .customLong("freeze-backbone"), help: "Classifier: train the head only, caching backbone features.")
@@ -67,6 +69,10 @@ struct Train: AsyncParsableCommand {
         if let d = data { try InputPath.requireExists(d, option: "--data") }
         if let s = split { try InputPath.requireFile(s, option: "--split") }
         if segmenter != nil && recipe == .segmenter { throw ValidationError("--segmenter is a classifier option") }
+        if weightAverage != nil && recipe == .classifier { throw ValidationError("--weight-average is a segmenter option") }
+        if let w = weightAverage, !(w == 0 || (w >= 0.5 && w < 1)) {
+            throw ValidationError("--weight-average must be 0 (off) or a decay in [0.5, 1), got \(w)")
+        }
         if let r = neighbourReach, !(0...MaskGateConfiguration.maximumNeighbourReach).contains(r) {
             throw ValidationError("--neighbour-reach must be in 0...\(MaskGateConfiguration.maximumNeighbourReach), got \(r)")
         }
@@ -119,6 +125,7 @@ struct Train: AsyncParsableCommand {
         if let maxSteps { c.maxStepsPerEpoch = maxSteps }
         if let split { c.splitPath = URL(fileURLWithPath: split).standardizedFileURL.path }
         if let neighbourReach { c.neighbourReach = neighbourReach }
+        if let weightAverage { c.weightAverage = weightAverage }
         if let segmenter {
             do {
                 try c.gate(on: try TrainedModel.checkpointURL(segmenter, store: store), keepSplit: split != nil,
