@@ -54,13 +54,7 @@ public enum Phantom {
     /// Writes the dataset into `folder`, which must not exist or be empty.
     public static func write(to folder: URL, configuration: Configuration = .default) throws -> Summary {
         let fm = FileManager.default
-        if fm.fileExists(atPath: folder.path) {
-            let entries = try fm.contentsOfDirectory(atPath: folder.path)
-            guard entries.isEmpty else {
-                throw DatasetError(path: folder.path, message: "folder exists and is not empty; choose a new --out")
-            }
-        }
-        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder, requireEmpty: true)
         let results = concurrentMap(configuration.patients) { p -> Result<(Int, Int), Error> in
             Result {
                 let id = patientID(p)

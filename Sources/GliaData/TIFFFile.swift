@@ -1,10 +1,13 @@
 // TIFFFile: the only code that talks to libtiff. Everything above it sees 8-bit HWC pixel buffers.
 //
-// Reading: 8- or 16-bit unsigned samples, grayscale (min-is-black or min-is-white) or RGB(A), in
+// Reading: 8- or 16-bit unsigned or signed samples, grayscale (min-is-black or min-is-white) or RGB(A), in
 // strips or tiles, contiguous or separate planes, any compression libtiff decodes. Anything else
 // libtiff can render (palette, YCbCr/JPEG, 1-bit, ...) goes through TIFFReadRGBAImageOriented, which
 // yields 8-bit RGB. 16-bit samples are scaled to 8 bits by the image's own maximum (MRI exports use a
-// small part of the 16-bit range, so a fixed >> 8 would leave them nearly black).
+// small part of the 16-bit range, so a fixed >> 8 would leave them nearly black). Signed samples are
+// moved onto the unsigned range by adding 2^(bits-1), so the most negative value is black (libtiff's
+// RGBA path would read -128 as 128, a mid-grey background); `signedZero` remembers where 0 went, for
+// masks.
 //
 // Messages: every libtiff error and warning for a file is captured per handle (shim.h's
 // tiffw_open) and returned to the caller; libtiff's global handlers, which print to stderr, are
@@ -40,6 +43,9 @@ struct RawPixels {
     var channels: Int
     var pixels: [UInt8]
     var warnings: [String]
+    /// For signed samples, the 8-bit value that a stored 0 became (masks: tumor is anything else);
+    /// nil for unsigned samples.
+    var signedZero: UInt8? = nil
 }
 
 /// An open libtiff handle with its captured messages; closes on deinit.
@@ -122,8 +128,9 @@ final class TIFFHandle {
         let head = try header()
         let format = u16(TIFFTAG_SAMPLEFORMAT) ?? UInt16(SAMPLEFORMAT_UINT)
         let planar = u16(TIFFTAG_PLANARCONFIG) ?? UInt16(PLANARCONFIG_CONTIG)
+        let isSigned = format == UInt16(SAMPLEFORMAT_INT)
         let direct = (head.bitsPerSample == 8 || head.bitsPerSample == 16)
-            && format == UInt16(SAMPLEFORMAT_UINT)
+            && (format == UInt16(SAMPLEFORMAT_UINT) || isSigned)
             && [Int(PHOTOMETRIC_MINISBLACK), Int(PHOTOMETRIC_MINISWHITE), Int(PHOTOMETRIC_RGB)].contains(head.photometric)
         guard direct else { return try readRGBA(head) }
         let bytesPerSample = head.bitsPerSample / 8
@@ -192,11 +199,27 @@ final class TIFFHandle {
                 }
             }
         }
+        var signedZero: UInt8?
+        if isSigned {
+            // Two's complement plus 2^(bits-1) is the sign bit flipped.
+            if bytesPerSample == 1 {
+                for i in samples.indices { samples[i] ^= 0x80 }
+            } else {
+                samples.withUnsafeMutableBytes { raw in
+                    let values = raw.bindMemory(to: UInt16.self)
+                    for i in values.indices { values[i] ^= 0x8000 }
+                }
+            }
+        }
         var pixels = bytesPerSample == 1 ? samples : scale16(samples)
+        if isSigned {
+            signedZero = bytesPerSample == 1 ? 0x80 : scale16(withUnsafeBytes(of: UInt16(0x8000)) { Array($0) }, peakOf: samples)[0]
+        }
         if head.photometric == Int(PHOTOMETRIC_MINISWHITE) {
             pixels.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 255 &- p[i] } }
+            signedZero = signedZero.map { 255 &- $0 }
         }
-        return RawPixels(width: w, height: h, channels: spp, pixels: pixels, warnings: warnings)
+        return RawPixels(width: w, height: h, channels: spp, pixels: pixels, warnings: warnings, signedZero: signedZero)
     }
 
     /// Copies a decoded strip or tile (rows x cols pixels at (x0, y0)) into the interleaved image.
@@ -225,11 +248,11 @@ final class TIFFHandle {
 
     /// 16-bit native-endian samples to 8 bits, scaled by the image's maximum. A nonzero sample
     /// stays nonzero (at least 1), so a 16-bit mask binarises the same after scaling.
-    private func scale16(_ samples: [UInt8]) -> [UInt8] {
-        samples.withUnsafeBytes { raw in
-            let values = raw.bindMemory(to: UInt16.self)
-            let peak = max(1, Int(values.max() ?? 1))
-            return values.map { $0 == 0 ? 0 : UInt8(max(1, (Int($0) * 255 + peak / 2) / peak)) }
+    /// `peakOf`: the samples whose maximum sets the scale (default: `samples` themselves).
+    private func scale16(_ samples: [UInt8], peakOf reference: [UInt8]? = nil) -> [UInt8] {
+        let peak = (reference ?? samples).withUnsafeBytes { max(1, Int($0.bindMemory(to: UInt16.self).max() ?? 1)) }
+        return samples.withUnsafeBytes { raw in
+            raw.bindMemory(to: UInt16.self).map { $0 == 0 ? 0 : UInt8(min(255, max(1, (Int($0) * 255 + peak / 2) / peak))) }
         }
     }
 

@@ -66,6 +66,7 @@ public enum TIFFImage {
     public static func readImage(_ url: URL, side: Int? = sliceSide) throws -> Decoded<SliceImage> {
         var raw = try TIFFHandle(url: url, mode: "r").read()
         var conversions: [String] = []
+        if raw.signedZero != nil { conversions.append("signed samples: shifted so that the most negative value is black") }
         if raw.channels != 3 {
             conversions.append(raw.channels == 1 || raw.channels == 2
                 ? "grayscale image: its channel is repeated into all three"
@@ -83,10 +84,15 @@ public enum TIFFImage {
     /// Decodes a mask, binarised (any nonzero sample is 1), resized by nearest neighbour to
     /// `side` x `side` when needed.
     public static func readMask(_ url: URL, side: Int? = sliceSide) throws -> Decoded<SliceMask> {
-        let raw = try TIFFHandle(url: url, mode: "r").read()
+        var raw = try TIFFHandle(url: url, mode: "r").read()
         var conversions: [String] = []
         if raw.channels != 1 {
             conversions.append("mask has \(raw.channels) channels: any nonzero channel counts as tumor")
+        }
+        if let zero = raw.signedZero {
+            // Tumor is any stored value other than 0; after the shift, 0 sits at `zero`.
+            conversions.append("signed mask samples: any nonzero value counts as tumor")
+            raw.pixels = raw.pixels.map { $0 == zero ? 0 : 1 }
         }
         var binary = [UInt8](repeating: 0, count: raw.width * raw.height)
         raw.pixels.withUnsafeBufferPointer { src in
@@ -136,6 +142,7 @@ public enum TIFFImage {
         for i in 0..<n {
             for k in 0..<3 { out[i * 3 + k] = raw.pixels[i * c + (c >= 3 ? k : 0)] }
         }
-        return RawPixels(width: raw.width, height: raw.height, channels: 3, pixels: out, warnings: raw.warnings)
+        return RawPixels(width: raw.width, height: raw.height, channels: 3, pixels: out, warnings: raw.warnings,
+                         signedZero: raw.signedZero)
     }
 }

@@ -66,7 +66,7 @@ public enum NIfTIExport {
             truth.append(try TIFFImage.readMask(record.maskURL!).value.pixels)
         }
         let out = folder.appendingPathComponent(patient.id)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try OutputFolder.create(out)
         let size = [side, side, slices.count]
         let spacing = [options.pixelSpacing, options.pixelSpacing, options.sliceSpacing]
         let affine = affine(size: size, options: options)

@@ -66,9 +66,9 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     /// reads (0: the slice alone). Default 2, chosen on validation patients (README "Training").
     public var neighbourReach: Int
     /// Decay of the moving average of the weights that validation, `best` and `last` use (0: no
-    /// averaging, the trained weights themselves). Segmenter default 0.998 (an average over about
-    /// the last 500 steps, five epochs of the sample), measured beside the unaveraged weights in
-    /// every epoch of the shipped run (Models/README.md).
+    /// averaging, the trained weights themselves; 0.998 averages about the last 500 steps, five
+    /// epochs of the sample). Default 0: on the validation patients the averaged segmenter's best
+    /// epoch scored below the best epoch of the trained weights (Models/README.md).
     public var weightAverage: Double
 
     /// The segmenter's default epochs; early stopping is off by default (patience = epochs), since a
@@ -91,7 +91,7 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
                 weightDecay: 0, seed: 1, patience: segmenterEpochs, trainFraction: 0.7, validationFraction: 0.15,
                 tumorFraction: 0.5, augment: true, imageSize: 128, backbone: "resnet18",
                 freezeBackbone: false, weightsPath: nil, maxStepsPerEpoch: 0,
-                loss: .diceBCE, schedule: .cosine, segmenterPath: nil, splitPath: nil, weightAverage: 0.998)
+                loss: .diceBCE, schedule: .cosine, segmenterPath: nil, splitPath: nil)
         }
     }
 

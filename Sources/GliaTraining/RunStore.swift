@@ -140,6 +140,12 @@ public final class RunStore: Sendable {
         return run
     }
 
+    /// Removes a run that never trained (its data could not be prepared): its row, history and folder.
+    public func deleteRun(_ runID: String) throws {
+        _ = try database.write { db in try RunSummary.deleteOne(db, key: runID) }
+        try? FileManager.default.removeItem(at: folder(for: runID))
+    }
+
     /// The folder of a run.
     public func folder(for runID: String) -> URL {
         workspace.url.appendingPathComponent("runs").appendingPathComponent(runID)

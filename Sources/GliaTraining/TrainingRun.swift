@@ -14,7 +14,8 @@ public struct TrainingRun: Sendable {
 
     /// Creates a new run in `store` and prepares it (data indexed, split written, model built).
     /// Call `actor.run()` to train.
-    /// Throws `RunConfigurationError` before anything is created when the configuration is unusable.
+    /// Throws `RunConfigurationError` before anything is created when the configuration is unusable,
+    /// and leaves no run behind when its data cannot be prepared.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
         // The classifier's size check first: it names the smallest size that works.
         try ClassifierSession.checkImageSize(configuration)
@@ -23,7 +24,9 @@ public struct TrainingRun: Sendable {
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)
         } catch {
-            try? store.record(.failed(message: "\(error)"), runID: run.id)
+            // Nothing trained: a run that could not start (too few patients, unreadable data) is not
+            // kept as a failed one to clutter `glia runs`; the error says why.
+            try? store.deleteRun(run.id)
             throw error
         }
     }

@@ -2,6 +2,7 @@
 // wrong (a file overwritten, a hang, a silent omission) and checks the behaviour it now has.
 import Foundation
 import GliaCore
+import GliaData
 import GliaTestSupport
 import XCTest
 
@@ -70,6 +71,35 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(written.count, 2, intoInputs.output)
         XCTAssertFalse(written.contains { URL(fileURLWithPath: $0).standardizedFileURL == input.standardizedFileURL }, "\(written)")
         XCTAssertTrue(intoInputs.errors.contains("the input image \(input.path)"), intoInputs.errors)
+    }
+
+    // Item 18: predict says what it changed to read an image, and output folders that cannot be
+    // used are named in one line instead of Foundation's text.
+    func testPredictNotesConversionsAndOutputFolderErrorsNameThePath() throws {
+        let (_, segmenter) = try sliceAndSegmenter()
+        let gray = work.appendingPathComponent("gray.tif")
+        try TIFFImage.write(SliceImage(width: 128, height: 96, channels: 1, pixels: [UInt8](repeating: 40, count: 128 * 96)), to: gray)
+        let ws = work.appendingPathComponent("ws").path
+        let ok = try GliaProcess.run(["predict", gray.path, "--segmenter", segmenter.path, "--out",
+                                      work.appendingPathComponent("out").path, "--workspace", ws])
+        XCTAssertEqual(ok.status, 0, ok.errors)
+        XCTAssertTrue(ok.errors.contains("note: \(gray.path): grayscale image"), ok.errors)
+        XCTAssertTrue(ok.errors.contains("resized from 128x96 to 256x256"), ok.errors)
+
+        let file = work.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let onFile = try GliaProcess.run(["predict", gray.path, "--segmenter", segmenter.path, "--out", file.path, "--workspace", ws])
+        XCTAssertNotEqual(onFile.status, 0)
+        XCTAssertTrue(onFile.errors.contains("\(file.path): is a file, not a folder"), onFile.errors)
+        let under = try GliaProcess.run(["synth", "--out", file.appendingPathComponent("data").path, "--patients", "1"])
+        XCTAssertNotEqual(under.status, 0)
+        XCTAssertTrue(under.errors.contains("\(file.path) is a file, not a folder"), under.errors)
+        let synthOnFile = try GliaProcess.run(["synth", "--out", file.path, "--patients", "1"])
+        XCTAssertTrue(synthOnFile.errors.contains("is a file, not a folder"), synthOnFile.errors)
+        for result in [onFile, under, synthOnFile] {
+            XCTAssertFalse(result.errors.contains("NSCocoaErrorDomain") || result.errors.contains("couldn’t"), result.errors)
+            XCTAssertEqual(result.errors.split(separator: "\n").count, 1, result.errors)
+        }
     }
 
     // Item 17: SIGTERM (what schedulers and `timeout` send) stops training like Ctrl-C and saves `last`.

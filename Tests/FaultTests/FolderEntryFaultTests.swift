@@ -31,30 +31,30 @@ final class FolderEntryFaultTests: XCTestCase {
     func testFIFOsAreNamedInsteadOfBlocking() throws {
         let slice = patient.appendingPathComponent("\(patient.lastPathComponent)_3.tif")
         try fifo(slice)
-        let check = try FaultProcess.run(["data", "check", data.path])
+        let check = try GliaProcess.run(["data", "check", data.path], timeout: 30)
         XCTAssertFalse(check.timedOut, "data check blocked on the FIFO")
-        XCTAssertTrue(check.output.contains(slice.path) && check.output.contains("is a FIFO"), check.output)
+        XCTAssertTrue(check.transcript.contains(slice.path) && check.transcript.contains("is a FIFO"), check.transcript)
 
-        let show = try FaultProcess.run(["show", slice.path, "--width", "20"])
+        let show = try GliaProcess.run(["show", slice.path, "--width", "20"], timeout: 30)
         XCTAssertFalse(show.timedOut, "show blocked on the FIFO")
         XCTAssertNotEqual(show.status, 0)
-        XCTAssertTrue(show.output.contains("is a FIFO, not a regular file"), show.output)
+        XCTAssertTrue(show.transcript.contains("is a FIFO, not a regular file"), show.transcript)
 
         let csv = data.appendingPathComponent("seed.csv")
         let relative = "\(patient.lastPathComponent)/\(slice.lastPathComponent)"
         let mask = relative.replacingOccurrences(of: ".tif", with: "_mask.tif")
         try "patient_id,image_path,mask_path,mask\n\(patient.lastPathComponent),\(relative),\(mask),0\n"
             .write(to: csv, atomically: true, encoding: .utf8)
-        let seed = try FaultProcess.run(["data", "check", csv.path])
+        let seed = try GliaProcess.run(["data", "check", csv.path], timeout: 30)
         XCTAssertFalse(seed.timedOut, "data check blocked on the FIFO of a seed CSV row")
-        XCTAssertTrue(seed.output.contains("is a FIFO"), seed.output)
+        XCTAssertTrue(seed.transcript.contains("is a FIFO"), seed.transcript)
 
         let fifoCSV = files.url("pipe.csv")
         try fifo(fifoCSV)
-        let pipe = try FaultProcess.run(["data", "check", fifoCSV.path])
+        let pipe = try GliaProcess.run(["data", "check", fifoCSV.path], timeout: 30)
         XCTAssertFalse(pipe.timedOut, "data check blocked on a FIFO given as the CSV")
         XCTAssertNotEqual(pipe.status, 0)
-        XCTAssertTrue(pipe.output.contains("is a FIFO"), pipe.output)
+        XCTAssertTrue(pipe.transcript.contains("is a FIFO"), pipe.transcript)
     }
 
     // Item 11: a folder and a file whose names are not UTF-8, and a symbolic link loop, are listed.

@@ -46,12 +46,29 @@ final class RunConfigurationFaultTests: XCTestCase {
             ("weightDecay", { $0.weightDecay = .nan }), ("weightDecay", { $0.weightDecay = .infinity }),
             ("weightDecay", { $0.weightDecay = -1 }), ("patience", { $0.patience = 0 }),
             ("epochs", { $0.epochs = 0 }), ("tumorFraction", { $0.tumorFraction = 2 }),
+            ("weightAverage", { $0.weightAverage = 1 }), ("weightAverage", { $0.weightAverage = .nan }),
+            ("weightAverage", { $0.weightAverage = 0.1 }),
         ]
         for (field, change) in cases {
             let message = refusal(change)
             XCTAssertTrue(message?.hasPrefix(field) == true, "\(field): \(message ?? "accepted")")
         }
         XCTAssertNil(refusal { _ in }, "the defaults are valid")
+    }
+
+    // A run whose data cannot be split (too few patients) is not left behind as a failed run.
+    func testRunOnTooFewPatientsLeavesNoRun() throws {
+        var phantom = Phantom.Configuration.default
+        phantom.patients = 2
+        let data = files.url("two-patients")
+        _ = try Phantom.write(to: data, configuration: phantom)
+        let store = try RunStore(workspace: files.url("ws-few"))
+        XCTAssertThrowsError(try TrainingRun.start(RunConfiguration.defaults(for: .segmenter, dataPath: data.path), store: store)) { error in
+            XCTAssertTrue("\(error)".contains("too few"), "\(error)")
+        }
+        XCTAssertEqual(try store.runs().count, 0)
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: files.url("ws-few/runs").path)) ?? []
+        XCTAssertEqual(folders, [], "no run folder is left")
     }
 
     // Item 1: a refused configuration leaves no run behind.
@@ -75,9 +92,12 @@ final class RunConfigurationFaultTests: XCTestCase {
             (["train", "classifier", "--batch-size", "9223372036854775807"], "--batch-size"),
             (["train", "classifier", "--lr", "inf"], "--lr"),
             (["train", "classifier", "--lr", "1e30"], "--lr"),
-            (["train", "classifier", "--weight-decay", "nan"], "weightDecay"),
-            (["train", "classifier", "--weight-decay", "inf"], "weightDecay"),
-            (["train", "classifier", "--patience", "0"], "patience"),
+            (["train", "classifier", "--weight-decay", "nan"], "--weight-decay nan"),
+            (["train", "classifier", "--weight-decay", "inf"], "--weight-decay inf"),
+            (["train", "classifier", "--patience", "0"], "--patience 0"),
+            (["train", "classifier", "--epochs", "0"], "--epochs 0"),
+            (["train", "segmenter", "--weight-average", "1.5"], "--weight-average 1.5"),
+            (["train", "classifier", "--weight-average", "0.9"], "--weight-average is a segmenter option"),
             (["eval", "--batch-size", "9223372036854775807"], "--batch-size"),
             (["show", "x.tif", "--width", "0"], "--width"),
             (["show", "x.tif", "--width", "-5"], "--width"),

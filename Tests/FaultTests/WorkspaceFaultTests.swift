@@ -45,29 +45,29 @@ final class WorkspaceFaultTests: XCTestCase {
 
     /// Runs glia as a user who cannot write `workspace`: this user after chmod, or, as root (whom
     /// permissions do not stop), the user nobody.
-    private func runReadOnly(_ arguments: [String], workspace: URL) throws -> FaultProcess.Result {
+    private func runReadOnly(_ arguments: [String], workspace: URL) throws -> GliaProcess.Result {
         chmodTree(workspace, writable: false)
-        guard geteuid() == 0 else { return try FaultProcess.run(arguments) }
+        guard geteuid() == 0 else { return try GliaProcess.run(arguments, timeout: 30) }
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") else {
             throw XCTSkip("running as root without runuser: cannot make the workspace read-only")
         }
         let glia = try XCTUnwrap(GliaProcess.executable).path
-        let probe = try FaultProcess.runTool("/usr/sbin/runuser", ["-u", "nobody", "--", glia, "--version"])
-        guard probe.status == 0 else { throw XCTSkip("user nobody cannot run \(glia): \(probe.output)") }
-        return try FaultProcess.runTool("/usr/sbin/runuser", ["-u", "nobody", "--", glia] + arguments)
+        let probe = try GliaProcess.run(program: URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", "nobody", "--", glia, "--version"], timeout: 30)
+        guard probe.status == 0 else { throw XCTSkip("user nobody cannot run \(glia): \(probe.transcript)") }
+        return try GliaProcess.run(program: URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", "nobody", "--", glia] + arguments, timeout: 30)
     }
 
     // Item 12: runs and eval RUN on a workspace the user cannot write.
     func testReadingCommandsWorkOnAReadOnlyWorkspace() throws {
         let (ws, run, data) = try workspaceWithRun()
         let runs = try runReadOnly(["runs", "--workspace", ws.path], workspace: ws)
-        XCTAssertEqual(runs.status, 0, runs.output)
-        XCTAssertTrue(runs.output.contains(run), runs.output)
-        XCTAssertFalse(runs.output.contains("SQLite error"), runs.output)
+        XCTAssertEqual(runs.status, 0, runs.transcript)
+        XCTAssertTrue(runs.transcript.contains(run), runs.transcript)
+        XCTAssertFalse(runs.transcript.contains("SQLite error"), runs.transcript)
         let eval = try runReadOnly(["eval", "--segmenter", run, "--data", data.path, "--part", "all",
                                     "--workspace", ws.path, "--json"], workspace: ws)
-        XCTAssertEqual(eval.status, 0, eval.output)
-        XCTAssertTrue(eval.output.contains("\"segmenter\""), eval.output)
+        XCTAssertEqual(eval.status, 0, eval.transcript)
+        XCTAssertTrue(eval.transcript.contains("\"segmenter\""), eval.transcript)
     }
 
     // Item 12: a checkpoint file needs no database; a garbage one does not stop predict.
@@ -79,15 +79,15 @@ final class WorkspaceFaultTests: XCTestCase {
         let checkpoint = ws.appendingPathComponent("runs/\(run)/best.safetensors").path
         let slice = try XCTUnwrap(FileManager.default.enumerator(atPath: data.path)?.allObjects
             .compactMap { $0 as? String }.first { $0.hasSuffix("_1.tif") })
-        let predict = try FaultProcess.run(["predict", data.path + "/" + slice, "--segmenter", checkpoint,
-                                            "--out", files.url("out").path, "--workspace", ws.path])
-        XCTAssertEqual(predict.status, 0, predict.output)
+        let predict = try GliaProcess.run(["predict", data.path + "/" + slice, "--segmenter", checkpoint,
+                                            "--out", files.url("out").path, "--workspace", ws.path], timeout: 30)
+        XCTAssertEqual(predict.status, 0, predict.transcript)
         XCTAssertEqual(try Data(contentsOf: database), Data("this is not a database".utf8), "the database is not touched")
         // Naming a run does need the database, and the error says which one is unreadable.
-        let byRun = try FaultProcess.run(["predict", data.path + "/" + slice, "--segmenter", run,
-                                          "--out", files.url("out").path, "--workspace", ws.path])
+        let byRun = try GliaProcess.run(["predict", data.path + "/" + slice, "--segmenter", run,
+                                          "--out", files.url("out").path, "--workspace", ws.path], timeout: 30)
         XCTAssertNotEqual(byRun.status, 0)
-        XCTAssertTrue(byRun.output.contains(ws.path), byRun.output)
+        XCTAssertTrue(byRun.transcript.contains(ws.path), byRun.transcript)
     }
 
     // Item 13: an emptied database names the run folders it lost, and --register brings them back.
@@ -96,13 +96,13 @@ final class WorkspaceFaultTests: XCTestCase {
         let database = ws.appendingPathComponent("glia.sqlite")
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) }
         try Data().write(to: database)
-        let listed = try FaultProcess.run(["runs", "--workspace", ws.path])
-        XCTAssertEqual(listed.status, 0, listed.output)
-        XCTAssertTrue(listed.output.contains("1 run folder(s)") && listed.output.contains(run)
-                      && listed.output.contains("glia runs --register"), listed.output)
-        let registered = try FaultProcess.run(["runs", "--register", "--workspace", ws.path, "--json"])
-        XCTAssertEqual(registered.status, 0, registered.output)
-        XCTAssertTrue(registered.output.contains("registered \(run)"), registered.output)
+        let listed = try GliaProcess.run(["runs", "--workspace", ws.path], timeout: 30)
+        XCTAssertEqual(listed.status, 0, listed.transcript)
+        XCTAssertTrue(listed.transcript.contains("1 run folder(s)") && listed.transcript.contains(run)
+                      && listed.transcript.contains("glia runs --register"), listed.transcript)
+        let registered = try GliaProcess.run(["runs", "--register", "--workspace", ws.path, "--json"], timeout: 30)
+        XCTAssertEqual(registered.status, 0, registered.transcript)
+        XCTAssertTrue(registered.transcript.contains("registered \(run)"), registered.transcript)
         let store = try RunStore(workspace: ws)
         XCTAssertEqual(try store.run(matching: run).recipe, "segmenter")
         XCTAssertEqual(try store.unregisteredRunFolders(), [])

@@ -85,6 +85,33 @@ final class TIFFImageTests: XCTestCase {
         XCTAssertEqual(try TIFFImage.readMask(url, side: nil).value.pixels, values.map { $0 == 0 ? 0 : 1 })
     }
 
+    /// Signed samples (SampleFormat 2): the most negative value is black, 0 is mid-grey, the most
+    /// positive white; a signed mask's tumor is any nonzero stored value, negative ones included.
+    func testSignedSamplesPutTheMostNegativeValueAtBlack() throws {
+        let stored: [Int8] = [-128, -1, 0, 1, 127] + [Int8](repeating: -128, count: 59)
+        var tiff = TinyTIFF(width: 8, height: 8)
+        tiff.extraShortTags = [(339, 2)]
+        let url = try temporaryFolder(self).appendingPathComponent("s8.tif")
+        try tiff.encode(stored.map { UInt16(UInt8(bitPattern: $0)) }).write(to: url)
+        let image = try TIFFImage.readImage(url, side: nil)
+        XCTAssertEqual(Array(image.value.pixels.prefix(15)), [0, 0, 0, 127, 127, 127, 128, 128, 128, 129, 129, 129, 255, 255, 255])
+        XCTAssertTrue(image.conversions.contains { $0.contains("signed") }, "\(image.conversions)")
+        XCTAssertEqual(image.value.pixels.last, 0, "the background is black")
+        let mask = try TIFFImage.readMask(url, side: nil)
+        XCTAssertEqual(Array(mask.value.pixels.prefix(5)), [1, 1, 0, 1, 1])
+
+        let stored16: [Int16] = [-32768, 0, 32767, -5] + [Int16](repeating: 0, count: 60)
+        var tiff16 = TinyTIFF(width: 8, height: 8, bitsPerSample: 16)
+        tiff16.extraShortTags = [(339, 2)]
+        let url16 = try temporaryFolder(self).appendingPathComponent("s16.tif")
+        try tiff16.encode(stored16.map { UInt16(bitPattern: $0) }).write(to: url16)
+        let image16 = try TIFFImage.readImage(url16, side: nil).value.pixels
+        XCTAssertEqual(image16[0], 0)
+        XCTAssertEqual(image16[6], 255)
+        XCTAssertEqual(Int(image16[3]), 128, accuracy: 1)
+        XCTAssertEqual(Array(try TIFFImage.readMask(url16, side: nil).value.pixels.prefix(4)), [1, 0, 1, 1])
+    }
+
     func testMissingStripOrTileDataIsAnErrorAfterAGoodHeader() throws {
         for tiled in [false, true] {
             var tiff = TinyTIFF(width: 32, height: 32)

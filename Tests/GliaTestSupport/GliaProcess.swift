@@ -20,17 +20,24 @@ public enum GliaProcess {
         public var status: Int32
         public var output: String
         public var errors: String
+        /// True when the run was still going at its deadline and was killed.
+        public var timedOut = false
+        /// Standard output, then standard error.
+        public var transcript: String { output + errors }
     }
 
-    /// Runs glia with `arguments` (and extra environment) and waits for it to exit.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs glia with `arguments` (and extra environment) and waits for it to exit, or kills it at
+    /// `timeout` seconds (for fault cases whose failure mode is a hang).
+    public static func run(_ arguments: [String], environment: [String: String] = [:],
+                           timeout: Double? = nil) throws -> Result {
         guard let executable else { throw TmuxError(message: "no glia executable next to the test bundle") }
-        return try run(program: executable, arguments, environment: environment)
+        return try run(program: executable, arguments, environment: environment, timeout: timeout)
     }
 
-    /// Runs any program with `arguments` (and extra environment) and waits for it to exit.
+    /// Runs any program with `arguments` (and extra environment) and waits for it to exit, or
+    /// kills it at `timeout` seconds.
     public static func run(program executable: URL, _ arguments: [String],
-                           environment: [String: String] = [:]) throws -> Result {
+                           environment: [String: String] = [:], timeout: Double? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -41,6 +48,15 @@ public enum GliaProcess {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let killed = DataBox()
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                guard process.isRunning else { return }
+                killed.data = Data([1])
+                kill(pid, SIGKILL)
+            }
+        }
         // Read stderr on another thread so a chatty stderr cannot block the child.
         let errors = DataBox()
         let group = DispatchGroup()
@@ -53,11 +69,16 @@ public enum GliaProcess {
         process.waitUntilExit()
         group.wait()
         return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-                      errors: String(decoding: errors.data, as: UTF8.self))
+                      errors: String(decoding: errors.data, as: UTF8.self), timedOut: !killed.data.isEmpty)
     }
 }
 
-/// Bytes filled by one thread and read after it finished (ordered by a DispatchGroup).
+/// Bytes filled by one thread and read by another, under a lock.
 private final class DataBox: @unchecked Sendable {
-    var data = Data()
+    private let lock = NSLock()
+    private var stored = Data()
+    var data: Data {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }

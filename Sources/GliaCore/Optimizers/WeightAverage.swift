@@ -7,7 +7,8 @@
 // so the first steps are not dominated by the random initialisation. BatchNorm's running mean and
 // variance are averaged the same way (as timm's ModelEmaV2 does); integer buffers
 // (num_batches_tracked) are copied. Why: a segmenter's per-volume validation Dice swings by 0.1-0.2
-// from epoch to epoch at a constant rate; the average of the last few hundred steps does not.
+// from epoch to epoch at a constant rate; the average of the last few hundred steps swings far less
+// (Models/README.md has the measured curves; it made the choice of `best` steadier, not better).
 
 /// A moving average of a layer's parameters and float buffers, in the layer's own order.
 public final class WeightAverage {

@@ -52,7 +52,7 @@ struct Predict: AsyncParsableCommand {
                 segmenter: try models.segmenter.map { try TrainedModel.load($0, store: store) })
             if let threshold { pipeline.gateThreshold = threshold }
             let outFolder = URL(fileURLWithPath: out)
-            if models.segmenter != nil { try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true) }
+            if models.segmenter != nil { try OutputFolder.create(outFolder) }
             // Named after the folder exists, so its links resolve when comparing with the inputs.
             let masks = MaskNames(images: images, folder: outFolder)
             var index = 0
@@ -60,7 +60,11 @@ struct Predict: AsyncParsableCommand {
             for chunk in stride(from: 0, to: images.count, by: 16).map({ Array(images[$0..<min($0 + 16, images.count)]) }) {
                 var slices: [SliceImage] = []
                 for path in chunk {
-                    let image = try TIFFImage.readImage(URL(fileURLWithPath: path)).value
+                    let decoded = try TIFFImage.readImage(URL(fileURLWithPath: path))
+                    for note in decoded.conversions + decoded.warnings {
+                        FileHandle.standardError.write(Data("note: \(path): \(note)\n".utf8))
+                    }
+                    let image = decoded.value
                     guard image.channels == 3 else { throw CommandError("\(path): expected an RGB slice, found \(image.channels) channel(s)") }
                     slices.append(image)
                 }

@@ -42,7 +42,7 @@ struct Train: AsyncParsableCommand {
     var segmenter: String?
     @Option(name: .customLong("neighbour-reach"), help: "Classifier gate: slices on either side whose masks it reads, 0 = the slice alone (2).")
     var neighbourReach: Int?
-    @Option(name: .customLong("weight-average"), help: "Segmenter: decay of the moving average of the weights that validation and the checkpoints use, 0 = off (0.998).")
+    @Option(name: .customLong("weight-average"), help: "Segmenter: decay of a moving average of the weights for validation and the checkpoints, e.g. 0.998; 0 = off (0).")
     var weightAverage: Double?
     @Option(help: "Train on the patient split in this split.json instead of making one.") var split: String?
     @Option(help: "Classifier backbone: resnet18 (default), resnet34, resnet50, resnet10.") var backbone: String?
@@ -57,22 +57,11 @@ struct Train: AsyncParsableCommand {
     func validate() throws {
         if resume == nil && recipe == nil { throw ValidationError("say what to train: 'classifier' or 'segmenter'") }
         if resume != nil && recipe != nil { throw ValidationError("--resume continues a run as it was configured; drop '\(recipe!.rawValue)'") }
-        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, got \(e)") }
-        if let b = batchSize, !(1...RunConfiguration.maximumBatchSize).contains(b) {
-            throw ValidationError("--batch-size must be in 1...\(RunConfiguration.maximumBatchSize), got \(b)")
-        }
-        if let lr = learningRate, !(lr > 0 && lr <= RunConfiguration.maximumLearningRate) {
-            throw ValidationError("--lr must be a number in (0, \(RunConfiguration.maximumLearningRate)], got \(lr)")
-        }
-        if let f = tumorFraction, !(0...1).contains(f) { throw ValidationError("--tumor-fraction must be in 0...1, got \(f)") }
         if let w = weights { try InputPath.requireFile(w, option: "--weights") }
         if let d = data { try InputPath.requireExists(d, option: "--data") }
         if let s = split { try InputPath.requireFile(s, option: "--split") }
         if segmenter != nil && recipe == .segmenter { throw ValidationError("--segmenter is a classifier option") }
         if weightAverage != nil && recipe == .classifier { throw ValidationError("--weight-average is a segmenter option") }
-        if let w = weightAverage, !(w == 0 || (w >= 0.5 && w < 1)) {
-            throw ValidationError("--weight-average must be 0 (off) or a decay in [0.5, 1), got \(w)")
-        }
         if let r = neighbourReach, !(0...MaskGateConfiguration.maximumNeighbourReach).contains(r) {
             throw ValidationError("--neighbour-reach must be in 0...\(MaskGateConfiguration.maximumNeighbourReach), got \(r)")
         }
@@ -103,8 +92,7 @@ struct Train: AsyncParsableCommand {
     }
 
     private func makeConfiguration(store: RunStore) throws -> RunConfiguration {
-        let dataPath = try data ?? Phantom.ensureDefaultDataset().path
-        var c = RunConfiguration.defaults(for: recipe!, dataPath: URL(fileURLWithPath: dataPath).standardizedFileURL.path)
+        var c = RunConfiguration.defaults(for: recipe!, dataPath: data.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "")
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let learningRate { c.learningRate = learningRate }
@@ -134,8 +122,22 @@ struct Train: AsyncParsableCommand {
                 throw CommandError("--segmenter \(segmenter): \(error.message)")
             }
         }
+        do {
+            try c.validate()
+        } catch let error as RunConfigurationError {
+            throw ValidationError(Self.optionNames[error.field].map { "\($0) \(error.value): \(error.requirement)" } ?? "\(error)")
+        }
+        // Written (once, to the cache) only for a configuration that will run.
+        if data == nil { c.dataPath = try Phantom.ensureDefaultDataset().path }
         return c
     }
+
+    /// The option that sets each validated configuration field, so that errors name what was typed.
+    private static let optionNames = [
+        "epochs": "--epochs", "batchSize": "--batch-size", "learningRate": "--lr", "weightDecay": "--weight-decay",
+        "patience": "--patience", "tumorFraction": "--tumor-fraction", "imageSize": "--image-size",
+        "maxStepsPerEpoch": "--max-steps", "weightAverage": "--weight-average",
+    ]
 }
 
 extension RecipeKind: ExpressibleByArgument {}
