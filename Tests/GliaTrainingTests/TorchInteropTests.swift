@@ -120,6 +120,28 @@ final class TorchInteropTests: XCTestCase {
         XCTAssertEqual(configuration.segmenterPath, segmenter.path)
 
         try assertGateForwardMatches(gate, file: file, x: try Self.phantomBatch(data, side: 128, count: 4))
+        // The stored decision threshold is what Glia's own rule picks from Glia's scores of the run's
+        // validation patients, each slice read with its neighbours (so the gate's inputs match too).
+        let split = try DatasetSplit.read(from: out.appendingPathComponent("split.json"))
+        let index = try DatasetIndex.load(data)
+        let pipeline = try TwoStagePipeline(classifier: trained, segmenter: nil)
+        var scores: [Float] = [], labels: [Int] = []
+        for id in split.patients(.validation) {
+            let slices = try XCTUnwrap(index.patient(id)).slices.filter(\.isUsable)
+            var pixels: [Float] = []
+            for slice in slices {
+                pixels += Normalization.unitRange.apply(try TIFFImage.readImage(slice.imageURL).value)
+                labels.append(try TIFFImage.readMask(try XCTUnwrap(slice.maskURL)).value.pixels.contains { $0 != 0 } ? 1 : 0)
+            }
+            let side = TIFFImage.sliceSide
+            let evidence = try XCTUnwrap(pipeline.gatePass(Tensor(shape: [slices.count, side, side, 3], scalars: pixels))).evidence
+            let volume = Dictionary(uniqueKeysWithValues: zip(slices.map(\.sliceNumber), evidence))
+            let p = try XCTUnwrap(pipeline.tumorProbabilities(volume: volume))
+            scores += slices.map { p[$0.sliceNumber]! }
+        }
+        XCTAssertFalse(scores.isEmpty)
+        XCTAssertEqual(ThresholdChoice.decision(scores: scores, labels: labels), threshold, accuracy: 1e-5,
+                       "Glia's rule on Glia's validation scores")
         // glia eval takes the pair as it is, with the stored thresholds.
         let eval = try GliaProcess.run(["eval", "--classifier", file.path, "--segmenter", segmenter.path,
                                         "--data", data.path, "--json"],
