@@ -153,10 +153,13 @@ class _ClassifierSession(_Session):
         self._overlaps = None
 
     def _scored(self, logits, labels):
+        """(summed cross-entropy, correct arg-max calls, P(tumor) per slice) of validation logits."""
         return (float(F.cross_entropy(logits, labels, reduction="sum")), int((logits.argmax(1) == labels).sum()),
                 torch.softmax(logits.double(), 1)[:, 1].float())
 
     def _choose(self, loss_sum, correct, scores, labels, gate_segmenter, side, flip):
+        """The epoch's validation figures; picks the thresholds the next files store (the gate
+        threshold with `gate_segmenter` at `side` px, whose overlaps are computed once)."""
         n = max(len(labels), 1)
         scores, labels = scores.cpu().numpy(), labels.cpu().numpy()
         self.thresholds = {THRESHOLD_KEY: repr(thresholds.decision(scores, labels))}
@@ -192,10 +195,10 @@ class ResNetSession(_ClassifierSession):
         self.net = _ddp(self.model, device, world)
         self._optimise(self.model)
         self.loader = self._loader()
-        self.gate_segmenter, self.flip = None, False
+        # The segmenter that scores gate thresholds (rank 0 validates), with its input size and TTA.
+        self.gate_segmenter, self.segmenter_size, self.flip = None, None, False
         if args.segmenter and rank == 0:
-            self.gate_segmenter, size, self.flip = load_segmenter(args.segmenter, device)
-            self.segmenter_size = size
+            self.gate_segmenter, self.segmenter_size, self.flip = load_segmenter(args.segmenter, device)
 
     def batches(self, epoch):
         return iter(self.loader)
@@ -227,9 +230,8 @@ class ResNetSession(_ClassifierSession):
             scores.append(s)
             labels.append(truth)
         self.model.train()
-        size = getattr(self, "segmenter_size", None)
-        return self._choose(loss_sum, correct, torch.cat(scores), torch.cat(labels), self.gate_segmenter, size,
-                            self.flip)
+        return self._choose(loss_sum, correct, torch.cat(scores), torch.cat(labels), self.gate_segmenter,
+                            self.segmenter_size, self.flip)
 
     def export(self):
         return self.model, dict(self.thresholds)
