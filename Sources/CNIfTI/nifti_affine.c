@@ -18,7 +18,7 @@ void glia_nifti_set_affine(nifti_image *nim, const double affine[16]) {
     nim->qto_ijk = nifti_dmat44_inverse(nim->qto_xyz);
 }
 
-void glia_nifti_get_affine(const nifti_image *nim, double affine[16]) {
+int glia_nifti_get_affine(const nifti_image *nim, double affine[16]) {
     const nifti_dmat44 *m = nim->sform_code > 0 ? &nim->sto_xyz : nim->qform_code > 0 ? &nim->qto_xyz : NULL;
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 4; c++) affine[r * 4 + c] = m ? m->m[r][c] : 0;
@@ -28,4 +28,5 @@ void glia_nifti_get_affine(const nifti_image *nim, double affine[16]) {
         affine[10] = nim->dz > 0 ? nim->dz : 1;
         affine[15] = 1;
     }
+    return nim->sform_code > 0 ? 2 : nim->qform_code > 0 ? 1 : 0;
 }

@@ -9,9 +9,12 @@
 // `glia-nifti.json` in the root, e.g. {"channels": ["flair", "flair", "flair"], "mask": "seg"},
 // overrides them. Any nonzero mask voxel is tumor.
 //
-// Voxels are taken in file order, i = image column, j = image row, k = slice (slice k + 1); volumes
-// are not reoriented by their affine. Intensities become 8-bit as the TIFF slices are: uint8 volumes
-// as they are, others linearly from 0 to their 99.5th percentile of positive voxels, clamped.
+// Each volume is first turned by its affine (sform, else qform) to Glia's slice orientation, LPS
+// (NIfTIOrientation): i = image column running to the patient's left, j = image row running to
+// posterior, k = slice (slice k + 1) running upwards, so a volume stored in another axis order or
+// direction gives the same slices; one whose header states no orientation is taken in file order.
+// Intensities become 8-bit as the TIFF slices are: uint8 volumes as they are, others linearly from 0
+// to their 99.5th percentile of positive voxels, clamped.
 //
 // The slices are written once, as a kaggle_3m folder, into a cache keyed by the files' names, sizes
 // and dates and the options (so an edited volume is re-read); every Glia path then reads them as it
@@ -132,12 +135,12 @@ public enum NIfTIDataset {
             guard let url = files[modality] else {
                 throw DatasetError(path: patient, message: "no \(modality) volume (has \(files.keys.sorted().joined(separator: ", ")))")
             }
-            return try NIfTIVolume.read(url)
+            return try NIfTIVolume.read(url).reoriented()
         }
         let channels = try options.channels.map { try volume($0).eightBit() }
         let mask = try volume(options.mask)
         for v in channels + [mask] where v.dimensions != mask.dimensions {
-            throw DatasetError(path: files[options.mask]!.path, message: "mask is \(mask.dimensions), an image \(v.dimensions)")
+            throw DatasetError(path: files[options.mask]!.path, message: "mask is \(mask.dimensions), an image \(v.dimensions) (in Glia's orientation)")
         }
         let (nx, ny, nz) = (mask.dimensions[0], mask.dimensions[1], mask.dimensions[2])
         let out = folder.appendingPathComponent(patient)
@@ -155,10 +158,15 @@ public enum NIfTIDataset {
         }
     }
 
+    /// How slices are cut from volumes; part of the cache key, so a cache cut by an earlier reader
+    /// (2: volumes reoriented to LPS; 1: file order) is cut again.
+    static let sliceFormat = 2
+
     /// The cache folder for this dataset state: named after the root, keyed by every volume's path,
-    /// size and modification date and by the options.
+    /// size and modification date, by the options and by `sliceFormat`.
     static func cacheFolder(for root: URL, volumes: [String: [String: URL]], options: NIfTIDatasetOptions) throws -> URL {
         var key = root.standardizedFileURL.path + "\n" + options.channels.joined(separator: ",") + "/" + options.mask
+            + "\nslices \(sliceFormat)"
         for url in volumes.values.flatMap(\.values).sorted(by: { $0.path < $1.path }) {
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1

@@ -3,7 +3,10 @@
 // Written files are NIfTI-1 single files: the datatype asked for (uint8 for slices and masks), pixdim
 // and xyz units mm, and the same voxel-to-world affine as both sform and qform (code 1, scanner
 // anatomical), so ITK-SNAP, 3D Slicer and nibabel place them alike. Reading accepts NIfTI-1 and -2,
-// any of the common datatypes (scl_slope / scl_inter applied), 3-D or 4-D with one volume.
+// any of the common datatypes (scl_slope / scl_inter applied), 3-D or 4-D with one volume; the affine
+// is the sform, else the qform, and one that is not finite or not invertible is refused (a volume
+// with neither has the spacing on the diagonal and no stated orientation). Voxels come in file order;
+// NIfTIOrientation turns them to the orientation Glia's slices use.
 //
 // nifti_clib reports nothing but a NULL on a bad file (its messages are silenced: they would garble
 // the workstation's screen), so the header is first checked here from its raw bytes, read through
@@ -33,17 +36,32 @@ public struct NIfTIVolume: Sendable, Equatable {
     public var spacing: [Double]
     /// Voxel (i, j, k, 1) to world (x, y, z, 1) in mm, row-major 4x4 (last row 0 0 0 1).
     public var affine: [Double]
+    /// Which header field `affine` came from.
+    public var affineSource: AffineSource
     /// The voxel type on disk.
     public var dataType: DataType
     /// Voxel values (scaled by scl_slope / scl_inter when the file sets them).
     public var voxels: [Float]
 
-    /// A volume; `affine` defaults to the spacing on the diagonal.
-    public init(dimensions: [Int], spacing: [Double], affine: [Double]? = nil, dataType: DataType, voxels: [Float]) {
+    /// Where a volume's affine came from.
+    public enum AffineSource: Sendable, Equatable {
+        /// The sform (srow_x/y/z), which takes precedence when its code is set.
+        case sform
+        /// The qform (quaternion, offsets and pixdim), when only it is set.
+        case qform
+        /// Neither is set: the spacing on the diagonal, with no stated orientation.
+        case spacingOnly
+    }
+
+    /// A volume; `affine` defaults to the spacing on the diagonal. An explicit affine is written as
+    /// both sform and qform, so it counts as the sform.
+    public init(dimensions: [Int], spacing: [Double], affine: [Double]? = nil, dataType: DataType, voxels: [Float],
+                affineSource: AffineSource? = nil) {
         precondition(dimensions.count == 3 && voxels.count == dimensions.reduce(1, *), "volume \(dimensions) has \(voxels.count) voxels")
         self.dimensions = dimensions
         self.spacing = spacing
         self.affine = affine ?? [spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0, 0, 0, 0, 1]
+        self.affineSource = affineSource ?? (affine == nil ? .spacingOnly : .sform)
         self.dataType = dataType
         self.voxels = voxels
     }
@@ -85,8 +103,15 @@ public struct NIfTIVolume: Sendable, Equatable {
         }
         let spacing = [image.dx, image.dy, image.dz].map { $0 > 0 && $0.isFinite ? $0 : 1 }
         var affine = [Double](repeating: 0, count: 16)
-        glia_nifti_get_affine(nim, &affine)
-        return NIfTIVolume(dimensions: header.dimensions, spacing: spacing, affine: affine, dataType: type, voxels: voxels)
+        let source: AffineSource
+        switch glia_nifti_get_affine(nim, &affine) {
+        case 2: source = .sform
+        case 1: source = .qform
+        default: source = .spacingOnly
+        }
+        if source != .spacingOnly { try NIfTIOrientation.check(affine: affine, from: source, of: url) }
+        return NIfTIVolume(dimensions: header.dimensions, spacing: spacing, affine: affine, dataType: type, voxels: voxels,
+                           affineSource: source)
     }
 
     /// Writes the volume as NIfTI-1 (gzip-compressed when the name ends in .gz), atomically; values

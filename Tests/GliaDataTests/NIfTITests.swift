@@ -1,6 +1,8 @@
 // NIfTI volumes against nibabel (Debian's python3-nibabel): Glia's files read there with the same
 // voxels, shape, datatype and affine; nibabel's files read in Glia alike, also as a BraTS-style
-// dataset; malformed files give one-line errors naming the file.
+// dataset; volumes nibabel stored in other orientations (axes flipped and permuted, sform or qform)
+// turn to the canonical one and give the same slices; malformed files and affines give one-line
+// errors naming the file.
 import Foundation
 import GliaData
 import GliaTestSupport
@@ -120,15 +122,143 @@ final class NIfTITests: XCTestCase {
         let mask = try TIFFImage.readMask(try XCTUnwrap(slice.maskURL), side: nil).value
         XCTAssertEqual(mask.width, 32)
         XCTAssertEqual(mask.height, 24)
-        // Voxel (i, j) of slice k is column i, row j: the label block spans columns 8..<16, rows 4..<10.
+        // The identity affine is RAS: turned to Glia's LPS, voxel (i, j) of slice k is column 31 - i,
+        // row 23 - j, so the label block at i 8..<16, j 4..<10 spans columns 16..<24, rows 14..<20.
         XCTAssertEqual(mask.pixels.enumerated().filter { $0.element != 0 }.map { $0.offset },
-                       (4..<10).flatMap { y in (8..<16).map { y * 32 + $0 } })
+                       (14..<20).flatMap { y in (16..<24).map { y * 32 + $0 } })
         let image = try TIFFImage.readImage(slice.imageURL, side: nil).value
         // Channels are t1, flair, t1ce (t2 unused); each scaled by its volume's 99.5th percentile.
         let flairAtOrigin = image.pixels[1], t1ceAtOrigin = image.pixels[2]
         XCTAssertGreaterThan(t1ceAtOrigin, flairAtOrigin, "t1ce holds larger values than flair at the same voxel")
         XCTAssertEqual(try DatasetIndex.load(root).usableSlices.map(\.imageURL), index.usableSlices.map(\.imageURL),
                        "the second load reads the cached slices")
+    }
+
+    /// Writes `lps.nii.gz` (int16 voxels numbered in file order, an LPS affine with 0.9 x 0.9 x 3 mm
+    /// voxels) and the same volume stored as RAS, PSR (axes permuted) and ILA (qform only) into `folder`.
+    private static let orientations = """
+        import os, sys, nibabel as nib, numpy as np
+        from nibabel.orientations import axcodes2ornt, ornt_transform
+        out = sys.argv[1]
+        data = np.arange(7 * 5 * 4, dtype=np.int16).reshape((7, 5, 4), order="F")
+        affine = np.array([[-0.9, 0, 0, 30], [0, -0.9, 0, 20], [0, 0, 3, -10], [0, 0, 0, 1]])
+        canonical = nib.Nifti1Image(data, affine)
+        nib.save(canonical, os.path.join(out, "lps.nii.gz"))
+        for codes in ("RAS", "PSR", "ILA"):
+            img = canonical.as_reoriented(ornt_transform(axcodes2ornt("LPS"), axcodes2ornt(codes)))
+            assert "".join(nib.aff2axcodes(img.affine)) == codes
+            if codes == "ILA":
+                img.set_qform(img.affine, code=1)
+                img.set_sform(img.affine, code=0)
+            nib.save(img, os.path.join(out, codes.lower() + ".nii.gz"))
+        """
+
+    func testVolumesStoredInOtherOrientationsReadAsTheCanonicalOne() throws {
+        _ = try nibabel(Self.orientations, [folder.path])
+        let canonical = try NIfTIVolume.read(folder.appendingPathComponent("lps.nii.gz"))
+        XCTAssertEqual(canonical.orientation, .glia)
+        XCTAssertEqual(canonical.reoriented(), canonical, "Glia's orientation is left as it is")
+        for codes in ["RAS", "PSR", "ILA"] {
+            let stored = try NIfTIVolume.read(folder.appendingPathComponent("\(codes.lowercased()).nii.gz"))
+            XCTAssertEqual(stored.orientation?.description, codes)
+            XCTAssertEqual(stored.affineSource, codes == "ILA" ? .qform : .sform)
+            XCTAssertNotEqual(stored.voxels, canonical.voxels, "\(codes) is stored in another order")
+            let turned = stored.reoriented()
+            XCTAssertEqual(turned.dimensions, [7, 5, 4], codes)
+            XCTAssertEqual(turned.voxels, canonical.voxels, "\(codes) turned to LPS has the canonical voxels")
+            XCTAssertEqual(turned.orientation, .glia)
+            for (a, b) in zip(turned.affine, canonical.affine) { XCTAssertEqual(a, b, accuracy: 1e-4, "affine of \(codes)") }
+            for (a, b) in zip(turned.spacing, [0.9, 0.9, 3]) { XCTAssertEqual(a, b, accuracy: 1e-5, "spacing of \(codes)") }
+        }
+        let plain = NIfTIVolume(dimensions: [2, 2, 1], spacing: [1, 1, 1], dataType: .uint8, voxels: [1, 2, 3, 4])
+        XCTAssertNil(plain.orientation, "no sform or qform: no orientation")
+        XCTAssertEqual(plain.reoriented(), plain, "a volume without orientation stays in file order")
+    }
+
+    func testBraTSFolderInTwoOrientationsGivesTheSameSlices() throws {
+        let root = folder.appendingPathComponent("brats")
+        let script = """
+            import os, sys, nibabel as nib, numpy as np
+            from nibabel.orientations import axcodes2ornt, ornt_transform
+            root = sys.argv[1]
+            shape = (24, 20, 6)
+            affine = np.array([[-1.0, 0, 0, 10], [0, -1.0, 0, 12], [0, 0, 2.5, -6], [0, 0, 0, 1]])
+            seg = np.zeros(shape, np.uint8)
+            seg[3:9, 2:5, 1:4] = 1  # off-centre, so every flip and permutation moves it
+            volumes = {m: np.fromfunction(lambda i, j, k: (i + 3 * j + 7 * k + 50 * n) % 97 + 1.0, shape).astype(np.float32)
+                       for n, m in enumerate(["t1", "flair", "t1ce"])}
+            volumes["seg"] = seg
+            stored = {"P_lps": dict.fromkeys(volumes, "LPS"),
+                      "P_mixed": {"t1": "PSR", "flair": "RAS", "t1ce": "ILA", "seg": "SPL"}}
+            for pid, codes in stored.items():
+                os.makedirs(os.path.join(root, pid))
+                for m, v in volumes.items():
+                    img = nib.Nifti1Image(v, affine).as_reoriented(ornt_transform(axcodes2ornt("LPS"), axcodes2ornt(codes[m])))
+                    nib.save(img, os.path.join(root, pid, f"{pid}_{m}.nii.gz"))
+            """
+        _ = try nibabel(script, [root.path])
+        setenv("GLIA_CACHE", folder.appendingPathComponent("cache").path, 1)
+        defer { unsetenv("GLIA_CACHE") }
+        let index = try DatasetIndex.load(root)
+        XCTAssertTrue(index.problems.filter { $0.severity == .error }.isEmpty, "\(index.problems)")
+        let a = try XCTUnwrap(index.patient("P_lps")), b = try XCTUnwrap(index.patient("P_mixed"))
+        XCTAssertEqual(a.slices.map(\.sliceNumber), Array(1...6))
+        XCTAssertEqual(b.slices.map(\.sliceNumber), Array(1...6), "the mixed patient's volumes are cut along S too")
+        var tumorPixels = 0
+        for (x, y) in zip(a.slices, b.slices) {
+            let (imageA, imageB) = (try TIFFImage.readImage(x.imageURL, side: nil).value, try TIFFImage.readImage(y.imageURL, side: nil).value)
+            XCTAssertEqual([imageA.width, imageA.height], [24, 20])
+            XCTAssertEqual(imageA.pixels, imageB.pixels, "slice \(x.sliceNumber): the same image")
+            let maskA = try TIFFImage.readMask(try XCTUnwrap(x.maskURL), side: nil).value
+            XCTAssertEqual(maskA.pixels, try TIFFImage.readMask(try XCTUnwrap(y.maskURL), side: nil).value.pixels,
+                           "slice \(x.sliceNumber): the same mask")
+            tumorPixels += maskA.pixels.filter { $0 != 0 }.count
+        }
+        XCTAssertEqual(tumorPixels, 6 * 3 * 3)
+        let first = try TIFFImage.readMask(try XCTUnwrap(a.slices[1].maskURL), side: nil).value
+        XCTAssertEqual(first.pixels.enumerated().filter { $0.element != 0 }.map { $0.offset },
+                       (2..<5).flatMap { y in (3..<9).map { y * 24 + $0 } }, "LPS volumes are cut in file order")
+    }
+
+    func testMalformedAffinesGiveOneLineErrors() throws {
+        let good = folder.appendingPathComponent("good.nii")
+        let lps: [Double] = [-1, 0, 0, 1.5, 0, -1, 0, 1.5, 0, 0, 2, -1, 0, 0, 0, 1]
+        try NIfTIVolume(dimensions: [4, 4, 2], spacing: [1, 1, 2], affine: lps, dataType: .uint8,
+                        voxels: Array(repeating: 7, count: 32)).write(to: good)
+        let bytes = [UInt8](try Data(contentsOf: good))
+        func variant(_ name: String, _ edit: (inout [UInt8]) -> Void) throws -> URL {
+            var b = bytes
+            edit(&b)
+            let url = folder.appendingPathComponent(name)
+            try Data(b).write(to: url)
+            return url
+        }
+        func putFloat(_ b: inout [UInt8], _ offset: Int, _ v: Float) {
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { b.replaceSubrange(offset..<offset + 4, with: $0) }
+        }
+        // NIfTI-1: sform_code int16 @254, srow_x/y/z float[4] @280/296/312.
+        let cases: [(URL, String)] = [
+            (try variant("nan-sform.nii") { putFloat(&$0, 284, .nan) }, "sform (srow_x/y/z) holds a NaN or infinity"),
+            (try variant("flat-sform.nii") { b in for o in stride(from: 296, to: 312, by: 4) { putFloat(&b, o, 0) } },
+             "sform (srow_x/y/z) is not invertible"),
+            (try variant("parallel-sform.nii") { putFloat(&$0, 296, -1); putFloat(&$0, 300, 0); putFloat(&$0, 280, -1); putFloat(&$0, 284, 0) },
+             "is not invertible"),
+            (try variant("infinite-sform.nii") { putFloat(&$0, 324, .infinity) }, "holds a NaN or infinity"),
+        ]
+        // A qform cannot be refused so: nifti_clib reads a non-finite quaternion field as 0, and a qform is
+        // a rotation with positive voxel sizes. A file whose sform is cleared falls back to its qform.
+        let qformOnly = try variant("qform-only.nii") { b in b.replaceSubrange(254..<256, with: [0, 0]) }
+        XCTAssertEqual(try NIfTIVolume.read(qformOnly).affineSource, .qform)
+        XCTAssertEqual(try NIfTIVolume.read(qformOnly).orientation, .glia)
+        XCTAssertEqual(try NIfTIVolume.read(good).orientation, .glia)
+        for (url, expected) in cases {
+            XCTAssertThrowsError(try NIfTIVolume.read(url), url.lastPathComponent) { error in
+                let message = "\(error)"
+                XCTAssertFalse(message.contains("\n"), message)
+                XCTAssertTrue(message.hasPrefix(url.path + ": "), message)
+                XCTAssertTrue(message.contains(expected), "\(url.lastPathComponent): \(message)")
+            }
+        }
     }
 
     func testMalformedFilesGiveOneLineErrors() throws {

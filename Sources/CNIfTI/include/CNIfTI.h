@@ -13,6 +13,7 @@
 /// anatomical), with the inverse matrices and the quaternion that nifti_image_write stores.
 void glia_nifti_set_affine(nifti_image *nim, const double affine[16]);
 
-/// The voxel-to-world affine (row-major 4x4): the sform when set, else the qform, else the spacing.
-void glia_nifti_get_affine(const nifti_image *nim, double affine[16]);
+/// The voxel-to-world affine (row-major 4x4): the sform when set, else the qform, else the spacing
+/// on the diagonal. Returns which: 2 sform, 1 qform, 0 neither (the file states no orientation).
+int glia_nifti_get_affine(const nifti_image *nim, double affine[16]);
 #endif

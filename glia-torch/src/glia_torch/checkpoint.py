@@ -144,6 +144,17 @@ def save_glia(module, path, run=None, metadata=None):
     save_file(state, path, metadata=meta)
 
 
+def run_image_size(metadata, path):
+    """The input size the file's run trained at (`glia.run` imageSize), else 256, as Glia reads it."""
+    try:
+        size = json.loads(metadata.get(RUN_KEY, "{}")).get("imageSize", 256)
+    except (ValueError, AttributeError):
+        size = 256
+    if not isinstance(size, int) or size < 1 or 256 % size:
+        raise GliaFileError(f"{path}: input size {size} px must divide the 256 px slices")
+    return size
+
+
 def _names(names):
     shown = ", ".join(names[:5])
     return f"{shown} and {len(names) - 5} more" if len(names) > 5 else shown

@@ -220,15 +220,20 @@ class MaskGate(ResUNet):
         if self.neighbour_reach > 0:
             n = f[:, 0] if neighbour_areas is None else torch.where(torch.isnan(neighbour_areas), f[:, 0], neighbour_areas)
             f = torch.cat([f, n[:, None]], 1)
-        z = f @ self.gate.weight + self.gate.bias
-        return torch.stack([torch.zeros_like(z), z], 1)
+        return self.gate(f)
 
 
 class _Gate(nn.Module):
+    """w . f + b as logits [0, z]: the gate's only trained part (what DDP wraps when it trains)."""
+
     def __init__(self, features=2):
         super().__init__()
         self.weight = nn.Parameter(torch.tensor([1.0, 1.0, 0.0][:features]))
         self.bias = nn.Parameter(torch.full((1,), -3.0))
+
+    def forward(self, f):
+        z = f @ self.weight + self.bias
+        return torch.stack([torch.zeros_like(z), z], 1)
 
 
 def parameter_count(module):

@@ -1,5 +1,6 @@
-"""Glia's segmenter recipe (Sources/GliaTraining/RunConfiguration.swift, SegmenterSession.swift and
-Sources/GliaCore/Losses): the defaults, the losses and the learning-rate schedule.
+"""Glia's recipes (Sources/GliaTraining/RunConfiguration.swift, SegmenterSession.swift,
+ClassifierSession.swift and Sources/GliaCore/Losses): the defaults, the segmenter losses and the
+learning-rate schedule. The classifier's loss is softmax cross-entropy over its two logits.
 
 Losses are over the whole (per-process) batch with smoothing s = 1:
 TP = sum p y, FN = sum (1 - p) y, FP = sum p (1 - y);
@@ -16,8 +17,19 @@ SEGMENTER_DEFAULTS = {
     "recipe": "segmenter", "epochs": 40, "batchSize": 16, "learningRate": 0.001, "weightDecay": 0.0, "seed": 1,
     "patience": 40, "trainFraction": 0.7, "validationFraction": 0.15, "tumorFraction": 0.5, "augment": True,
     "imageSize": 128, "backbone": "resnet18", "freezeBackbone": False, "maxStepsPerEpoch": 0,
-    "loss": "dice-bce", "schedule": "cosine",
+    "loss": "dice-bce", "schedule": "cosine", "neighbourReach": 0, "weightAverage": 0.998,
 }
+# RunConfiguration.defaults(for: .classifier); `gate(on:)` changes a run given a segmenter (see
+# glia_torch.train): the "segmenter" backbone, its split and input size, no augmentation, lr GATE_LEARNING_RATE.
+CLASSIFIER_DEFAULTS = {
+    "recipe": "classifier", "epochs": 10, "batchSize": 16, "learningRate": 0.001, "weightDecay": 0.0, "seed": 1,
+    "patience": 3, "trainFraction": 0.7, "validationFraction": 0.15, "tumorFraction": 0.0, "augment": True,
+    "imageSize": 256, "backbone": "resnet18", "freezeBackbone": False, "maxStepsPerEpoch": 0,
+    "loss": "focal-tversky", "schedule": "plateau", "neighbourReach": 2, "weightAverage": 0.0,
+}
+DEFAULTS = {"segmenter": SEGMENTER_DEFAULTS, "classifier": CLASSIFIER_DEFAULTS}
+GATE_LEARNING_RATE = 0.05
+BACKBONES = ("resnet10", "resnet18", "resnet34", "resnet50", "segmenter")
 LOSSES = ("dice-bce", "dice", "focal-tversky")
 SCHEDULES = ("cosine", "plateau")
 
