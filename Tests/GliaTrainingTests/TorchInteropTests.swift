@@ -39,7 +39,8 @@ final class TorchInteropTests: XCTestCase {
             let run = try torchPython(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                                            "-m", "glia_torch.train", "--data", data.path, "--out", out.path,
                                            "--epochs", "\(epochs)", "--max-steps-per-epoch", "2", "--batch-size", "2",
-                                           "--image-size", "64", "--workers", "0", "--backend", "gloo"]
+                                           "--image-size", "64", "--workers", "0", "--backend", "gloo",
+                                           "--weight-average", "0.998"]
                                           + (resume ? ["--resume"] : []))
             XCTAssertEqual(run.status, 0, "torchrun failed:\n\(run.output)\n\(run.errors.suffix(3000))")
         }
@@ -76,7 +77,7 @@ final class TorchInteropTests: XCTestCase {
         XCTAssertNotNil(metadata["glia.torch.epoch"])
         let run = try TrainingCheckpoint.runConfiguration(metadata: metadata, path: file.path)
         XCTAssertEqual(run.recipe, .segmenter)
-        XCTAssertEqual(run.weightAverage, 0.998, "Glia's segmenter default: averaged weights")
+        XCTAssertEqual(run.weightAverage, 0.998, "the averaging asked for is recorded")
         // Training forwards moved the BatchNorm running statistics off a fresh model's.
         let fresh = try ResUNet(configuration: .standard, seed: 1)
         XCTAssertNotEqual(trained.model.buffers.first?.value, fresh.buffers.first?.value)

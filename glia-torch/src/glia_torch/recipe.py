@@ -17,7 +17,7 @@ SEGMENTER_DEFAULTS = {
     "recipe": "segmenter", "epochs": 40, "batchSize": 16, "learningRate": 0.001, "weightDecay": 0.0, "seed": 1,
     "patience": 40, "trainFraction": 0.7, "validationFraction": 0.15, "tumorFraction": 0.5, "augment": True,
     "imageSize": 128, "backbone": "resnet18", "freezeBackbone": False, "maxStepsPerEpoch": 0,
-    "loss": "dice-bce", "schedule": "cosine", "neighbourReach": 0, "weightAverage": 0.998,
+    "loss": "dice-bce", "schedule": "cosine", "neighbourReach": 0, "weightAverage": 0.0,
 }
 # RunConfiguration.defaults(for: .classifier); `gate(on:)` changes a run given a segmenter (see
 # glia_torch.train): the "segmenter" backbone, its split and input size, no augmentation, lr GATE_LEARNING_RATE.

@@ -6,7 +6,7 @@
 One process per GPU (NCCL), or per CPU process (gloo) where there is no GPU. The defaults are Glia's
 (glia_torch.recipe): the segmenter 40 epochs, batch 16 per process, Adam 1e-3 with a per-step cosine
 to 1 %, Dice + BCE, 128 px (area-averaged from 256), augmentation, half of every batch tumor slices,
-and a moving average of the weights (decay 0.998) that validation and the files use; the classifier
+and, with --weight-average DECAY, a moving average of the weights that validation and the files use; the classifier
 a ResNet-18 with the seed's head at 256 px, softmax cross-entropy, Adam 1e-3, ReduceLROnPlateau,
 10 epochs stopping after 3 without a lower validation loss. With --segmenter the classifier is the
 MaskGate on that segmenter file (Glia's `glia train classifier --segmenter`): its input size, the
@@ -57,7 +57,7 @@ def arguments(argv=None):
     a.add_argument("--image-size", type=int, help="a divisor of 256 (segmenter 128, a multiple of 16; classifier 256)")
     a.add_argument("--loss", choices=recipe.LOSSES, help="segmenter loss")
     a.add_argument("--schedule", choices=recipe.SCHEDULES)
-    a.add_argument("--weight-average", type=float, help="segmenter: decay of the weights' moving average, 0 = off (0.998)")
+    a.add_argument("--weight-average", type=float, help="segmenter: decay of the weights' moving average, e.g. 0.998, 0 = off (0)")
     a.add_argument("--segmenter", help="classifier: a trained Glia segmenter file to gate on (the 'segmenter' backbone) "
                    "and to choose the pipeline's gate threshold with")
     a.add_argument("--neighbour-reach", type=int, help="classifier gate: slices on either side whose masks it reads (2)")
