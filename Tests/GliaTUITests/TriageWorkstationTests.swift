@@ -47,8 +47,8 @@ final class TriageWorkstationTests: XCTestCase {
         MainActor.assumeIsolated {
             let source = AppTests.source()
             let workbench = Workbench(workspace: workspace, dataPath: "/d", source: source)
-            let app = App(screen: MemoryScreen(columns: 130, rows: 40), source: source, theme: .dark, themeDirectories: [],
-                          workbench: workbench)
+            let screenSize = MemoryScreen(columns: 130, rows: 40)
+            let app = App(screen: screenSize, source: source, theme: .dark, themeDirectories: [], workbench: workbench)
             for key in [Key.character("T"), .enter] { app.handle(.key(key)) }
             guard let session = workbench.triage.session else { return XCTFail("no session") }
             // The ground truth's tumor slices (every even slice) are queued before any prediction.
@@ -76,6 +76,12 @@ final class TriageWorkstationTests: XCTestCase {
             XCTAssertEqual(workbench.triage.session?.current, tumor[4])
             XCTAssertTrue(Self.text(app).contains("slice 4  (5/10)"))
             app.handle(.key(.character("l")))
+            // At 80x24 a patient id too long for its column loses its scan date, not its patient number.
+            screenSize.resize(columns: 80, rows: 24)
+            let narrow = Self.text(app)
+            XCTAssertNotNil(narrow.range(of: #"TCGA_CS_4941\s+2\s+·"#, options: .regularExpression), narrow)
+            XCTAssertFalse(narrow.contains("TCGA_CS_4941_"), narrow)
+            screenSize.resize(columns: 130, rows: 40)
             app.handle(.key(.escape))
             XCTAssertNil(workbench.triage.queueList, "Esc closes the list, not the session")
             XCTAssertNotNil(workbench.triage.session)

@@ -77,6 +77,16 @@ public struct TriageQueueList: Sendable, Equatable {
         }
     }
 
+    /// `id` if it fits in `width`, else without its last "_" part (a TCGA id's scan date:
+    /// "TCGA_CS_4941_19960909" becomes "TCGA_CS_4941", which still names the patient), else cut.
+    static func patientLabel(_ id: String, width: Int) -> String {
+        guard id.count > width else { return id }
+        if let cut = id.lastIndex(of: "_"), id.distance(from: id.startIndex, to: cut) <= width, cut > id.startIndex {
+            return String(id[..<cut])
+        }
+        return String(id.prefix(width))
+    }
+
     /// Draws the list of `session`'s order with `predictions` into `rect`.
     mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, session: TriageSession,
                        predictions: [SliceKey: CachedPrediction]) {
@@ -100,7 +110,7 @@ public struct TriageQueueList: Sendable, Equatable {
             }
             return layout.map { column -> (String, RGB?) in
                 switch column.column {
-                case .patient: (key.patient, nil)
+                case .patient: (Self.patientLabel(key.patient, width: column.list.width), nil)
                 case .slice: ("\(key.slice)", nil)
                 case .probability:
                     (p?.probability.map { BrowserPane.probabilityText(Double($0)) } ?? dash, p?.flagged == true ? theme.tumor : theme.muted)
