@@ -2,7 +2,8 @@
 // copy of that workspace); decisions are recorded on several slices with single keys, glia is
 // killed with SIGKILL, and a restart finds every decision and the position; `glia triage export
 // --format csv` lists them all. At 80x24: the queue is walked by default with its counts and rating
-// meanings, its list jumps, and the browser then lists P(tumor) and the decisions and sorts by them.
+// meanings, its list jumps, and the browser then lists P(tumor) and the decisions and sorts by them;
+// `glia runs` names each run's dataset.
 import Foundation
 import GliaTestSupport
 import XCTest
@@ -103,6 +104,13 @@ final class TriageEndToEndTests: XCTestCase {
     func testTheQueueItsListAndTheBrowserColumnsAt80x24() throws {
         try Self.bench.session().close()  // skips without tmux or glia
         let workspace = try trainedWorkspace("queue-ws")
+        // glia runs names the dataset each run was trained on (the phantom set's folder is "data").
+        let runs = try GliaProcess.run(["runs", "--workspace", workspace.path])
+        XCTAssertEqual(runs.status, 0, runs.errors)
+        for pattern in [#"RUN\s+RECIPE\s+STATUS\s+DATA\s+EPOCHS"#, #"segmenter-\S+\s+segmenter\s+finished\s+data\s"#,
+                        #"classifier-\S+\s+classifier\s+finished\s+data\s"#] {
+            XCTAssertNotNil(runs.output.range(of: pattern, options: .regularExpression), "\(pattern) in glia runs:\n\(runs.output)")
+        }
         let tmux = try startTriage(workspace: workspace, pidFile: Self.bench.work.appendingPathComponent("queue.pid"), columns: 80, rows: 24)
         defer { tmux.close() }
         // The queue by default, with its counts, and every rating's meaning beside its key.
