@@ -125,15 +125,15 @@ public final class App {
         let l = layout(columns: columns, rows: rows)
         if let workbench {
             // Copy-on-write snapshots: cheap per frame, and the lists never see a half-updated cache.
-            browser.predictions = workbench.browserCache?.results ?? [:]
-            browser.decisions = workbench.browserDecisions
+            browser.updateModelOutput(predictions: workbench.browserCache?.results ?? [:], decisions: workbench.browserDecisions,
+                                      version: workbench.browserCache?.version ?? -1)
             browser.seenPatients = workbench.seenPatients
         }
         browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
         browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
-        let (slice, id, caption, problem) = currentSlice()
-        viewer.draw(into: &buffer, rect: l.viewer, focused: focus == .viewer, style: style, slice: slice,
-                    sliceID: id, caption: caption, message: problem)
+        let (slice, id, caption, problem, overlay) = currentSlice()
+        viewer.draw(into: &buffer, rect: l.viewer, focused: focus == .viewer, style: overlay?.style(style) ?? style, slice: slice,
+                    sliceID: id, caption: caption + (overlay?.captionNote ?? ""), message: problem)
         drawTitle(into: &buffer, columns: columns)
         drawStatus(into: &buffer, columns: columns, y: rows - 1)
         workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style, keys: keys)
@@ -149,23 +149,22 @@ public final class App {
         return buffer
     }
 
-    private func currentSlice() -> (LoadedSlice?, String, String, String?) {
+    private func currentSlice() -> (LoadedSlice?, String, String, String?, PredictionOverlay?) {
         guard let patient = browser.selectedPatient, let slice = browser.selectedSlice else {
-            return (nil, "", "Viewer", browser.patientRows.isEmpty ? "no patient matches the filter" : "no slice selected")
+            return (nil, "", "Viewer", browser.patientRows.isEmpty ? "no patient matches the filter" : "no slice selected", nil)
         }
         let caption = "\(patient.id)  slice \(slice.number)/\(patient.slices.count)"
             + (slice.hasTumor == true ? "  tumor" : "")
         let key = SliceKey(patient: patient.id, slice: slice.number)
         switch cache.slice(patient: patient.id, number: slice.number, from: browser.source) {
         case .success(var loaded):
-            // As in triage: a slice the classifier did not flag has an empty predicted mask, not a missing one.
-            if let p = browser.predictions[key], !p.maskDropped {
-                loaded.prediction = p.mask ?? SliceMask(width: loaded.image.width, height: loaded.image.height,
-                                                        pixels: [UInt8](repeating: 0, count: loaded.image.width * loaded.image.height))
-            }
-            let id = SliceCache.key(patient: patient.id, slice: slice.number) + (loaded.prediction == nil ? "" : "+p")
-            return (loaded, id, caption, nil)
-        case .failure(let error): return (nil, "", caption, "cannot show this slice: \(error.description)")
+            // As in triage (PredictionOverlay): empty where the classifier says no, or the segmenter's own mask dimmed.
+            let overlay = PredictionOverlay.of(browser.predictions[key], width: loaded.image.width, height: loaded.image.height,
+                                               showUnflagged: workbench?.showUnflaggedMask ?? false)
+            loaded.prediction = overlay?.mask
+            let id = SliceCache.key(patient: patient.id, slice: slice.number) + (overlay?.cacheSuffix ?? "")
+            return (loaded, id, caption, nil, overlay)
+        case .failure(let error): return (nil, "", caption, "cannot show this slice: \(error.description)", nil)
         }
     }
 

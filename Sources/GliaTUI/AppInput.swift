@@ -74,7 +74,11 @@ extension App {
             workbench?.detachLiveRun()
         case .cancel: quitQuestion = false
         default:
-            if let workbench, workbench.perform(command) { return }
+            if let workbench, workbench.perform(command) {
+                // In browse mode the workbench's note goes in the browser's status bar.
+                if workbench.mode == .browse, let note = workbench.message { message = note }
+                return
+            }
             performBrowser(command)
         }
     }

@@ -6,6 +6,11 @@
 // Memory: the per-slice numbers (probability, Dice, areas) are kept for every slice; the 256x256
 // masks (64 KiB each) only for the `maskCapacity` slices nearest the focus. A slice whose mask was
 // dropped is predicted again when the focus comes back near it.
+//
+// Where the classifier says no tumor, the segmenter's own mask (drawn dimmed, so a reader sees what
+// the gate kept back) is computed for the slices near the focus only: a second segmenter pass for
+// every slice would halve the speed at which the queue fills. A classifier that shares the
+// segmenter's pass gives it for free, so then every slice has it.
 import Foundation
 import GliaCore
 import GliaData
@@ -45,15 +50,25 @@ public struct CachedPrediction: Sendable, Equatable {
     public var truthArea: Int?
     /// True when the mask was dropped to save memory and must be predicted again to be drawn.
     public var maskDropped = false
+    /// On a slice the classifier did not flag: the segmenter's mask, while kept (nil when empty).
+    public var unflaggedMask: SliceMask?
+    /// Tumor pixels of `unflaggedMask`; nil when the segmenter did not run on the slice.
+    public var unflaggedArea: Int?
+    /// True when the segmenter could draw `unflaggedMask` but it is not (or no longer) kept: the
+    /// slice is predicted again when the focus comes near it.
+    public var unflaggedMaskPending = false
 
-    /// A result; `maskDropped` starts false.
-    public init(probability: Float?, flagged: Bool, mask: SliceMask?, predictedArea: Int, dice: Double?, truthArea: Int?) {
+    /// A result; `maskDropped` and `unflaggedMaskPending` start false.
+    public init(probability: Float?, flagged: Bool, mask: SliceMask?, predictedArea: Int, dice: Double?, truthArea: Int?,
+                unflaggedMask: SliceMask? = nil, unflaggedArea: Int? = nil) {
         self.probability = probability
         self.flagged = flagged
         self.mask = mask
         self.predictedArea = predictedArea
         self.dice = dice
         self.truthArea = truthArea
+        self.unflaggedMask = unflaggedMask
+        self.unflaggedArea = unflaggedArea
     }
 
     /// How much the prediction disagrees with the truth, 0...1: the larger of 1 - Dice and the
@@ -115,12 +130,13 @@ public final class PredictionCache: Sendable {
             }
             var neighbours = NeighbourContext()
             while !Task.isCancelled, let cache = self {
-                guard let key = cache.nextWanted() else {
+                guard let wanted = cache.nextWanted() else {
                     try? await Task.sleep(nanoseconds: 25_000_000)
                     continue
                 }
-                let result = PredictionCache.predict(key, pipeline: pipeline, source: source, neighbours: &neighbours)
-                cache.save(result, for: key)
+                let result = PredictionCache.predict(wanted.key, pipeline: pipeline, source: source, neighbours: &neighbours,
+                                                     segmentUnflagged: wanted.near || pipeline.sharesSegmenter)
+                cache.save(result, for: wanted.key)
                 await Task.yield()
             }
         }
@@ -182,8 +198,9 @@ public final class PredictionCache: Sendable {
     /// Slices with a result.
     public var computedCount: Int { state.withLock { $0.results.count } }
 
-    /// The slice nearest the focus that has no result, or whose mask was dropped while near the focus.
-    private func nextWanted() -> SliceKey? {
+    /// The slice nearest the focus that has no result, or whose mask is missing while near the
+    /// focus; `near`: whether it is that near (its unflagged mask is wanted too).
+    private func nextWanted() -> (key: SliceKey, near: Bool)? {
         let window = maskWindow
         return state.withLock { s in
             let n = s.order.count
@@ -192,8 +209,8 @@ public final class PredictionCache: Sendable {
             for distance in 0..<n {
                 for index in distance == 0 ? [focus] : [focus + distance, focus - distance] where s.order.indices.contains(index) {
                     let key = s.order[index]
-                    guard let r = s.results[key] else { return key }
-                    if r.maskDropped && distance <= window { return key }
+                    guard let r = s.results[key] else { return (key, distance <= window) }
+                    if (r.maskDropped || r.unflaggedMaskPending) && distance <= window { return (key, true) }
                 }
             }
             return nil
@@ -204,7 +221,7 @@ public final class PredictionCache: Sendable {
         state.withLock { s in
             s.results[key] = result
             s.version += 1
-            guard result.mask != nil else { return }
+            guard result.mask != nil || result.unflaggedMask != nil else { return }
             s.withMask.insert(key)
             // Drop the mask farthest from the focus once over capacity.
             while s.withMask.count > maskCapacity {
@@ -212,16 +229,23 @@ public final class PredictionCache: Sendable {
                 let position = s.position
                 guard let far = s.withMask.max(by: { abs((position[$0] ?? 0) - focus) < abs((position[$1] ?? 0) - focus) }) else { break }
                 s.withMask.remove(far)
-                s.results[far]?.mask = nil
-                s.results[far]?.maskDropped = true
+                if s.results[far]?.mask != nil {
+                    s.results[far]?.mask = nil
+                    s.results[far]?.maskDropped = true
+                }
+                if s.results[far]?.unflaggedMask != nil {
+                    s.results[far]?.unflaggedMask = nil
+                    s.results[far]?.unflaggedMaskPending = true
+                }
             }
         }
     }
 
     /// Predicts one slice (runs on the cache's task, which owns `pipeline`); a gate that reads
-    /// neighbouring slices finds them in `neighbours`.
+    /// neighbouring slices finds them in `neighbours`. With `segmentUnflagged` an unflagged slice
+    /// gets the segmenter's own mask too.
     private static func predict(_ key: SliceKey, pipeline: TwoStagePipeline, source: any SliceSource,
-                                neighbours: inout NeighbourContext) -> CachedPrediction {
+                                neighbours: inout NeighbourContext, segmentUnflagged: Bool) -> CachedPrediction {
         guard let loaded = try? source.load(patient: key.patient, slice: key.slice), loaded.image.channels == 3 else {
             return CachedPrediction(probability: nil, flagged: false, mask: nil, predictedArea: 0, dice: nil, truthArea: nil)
         }
@@ -229,11 +253,18 @@ public final class PredictionCache: Sendable {
         let area = neighbours.neighbourArea(patient: key.patient, slice: key.slice, image: image, pipeline: pipeline) { n in
             try? source.load(patient: key.patient, slice: n).image
         }
-        let p = pipeline.predict(TwoStagePipeline.batch([image]), neighbourAreas: [area])[0]
+        let p = pipeline.predict(TwoStagePipeline.batch([image]), neighbourAreas: [area], segmentUnflagged: segmentUnflagged)[0]
         if let e = p.evidence { neighbours.record(e, patient: key.patient, slice: key.slice) }
         let predicted = p.mask?.pixels ?? [UInt8](repeating: 0, count: image.width * image.height)
         let dice = loaded.truth.flatMap { truth in (try? MaskOverlap(predicted: predicted, truth: truth.pixels))?.dice }
-        return CachedPrediction(probability: p.probability, flagged: p.flagged, mask: p.mask, predictedArea: p.mask?.area ?? 0,
-                                dice: dice, truthArea: loaded.truth?.area)
+        var result = CachedPrediction(probability: p.probability, flagged: p.flagged, mask: p.mask, predictedArea: p.mask?.area ?? 0,
+                                      dice: dice, truthArea: loaded.truth?.area)
+        if let unflagged = p.unflaggedMask {
+            result.unflaggedArea = unflagged.area
+            result.unflaggedMask = unflagged.area > 0 ? unflagged : nil
+        } else {
+            result.unflaggedMaskPending = !p.flagged && pipeline.segmenter != nil
+        }
+        return result
     }
 }

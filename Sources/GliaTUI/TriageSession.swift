@@ -1,7 +1,11 @@
 // A triage session: one model pair, the dataset's slices in a chosen order, a cursor, and the
 // decisions made. Every decision and every cursor move goes straight to the `TriageStore`
 // (SQLite, WAL); the status says "saved" only after the store returned, so what the screen shows
-// as saved survives a kill -9. Opening the same pair again restores the order and the cursor.
+// as saved survives a kill -9. Opening the same pair again restores the order, the queue and the cursor.
+//
+// By default only the queue is walked: the slices a reader's hour is for (see `isQueued`). It
+// starts with the slices the ground truth calls tumor and grows as predictions arrive; until the
+// slice the cursor should be on is in it, the cursor waits at the nearest queued slice after it.
 import Foundation
 import GliaTraining
 
@@ -40,30 +44,43 @@ public struct TriageSession: Sendable {
     public private(set) var decisions: [SliceKey: TriageRecord] = [:]
     /// Rating chosen for the current slice before a decision was made (saved with it).
     public private(set) var pendingRating: TriageRating?
-    /// Whether only the queue is walked (`toggleQueue`); every slice otherwise.
-    public private(set) var queueOnly = false
+    /// Whether only the queue is walked (the default; `toggleQueue`); every slice otherwise.
+    public private(set) var queueOnly = true
     /// Note written for the current slice before a decision was made (saved with it).
     public private(set) var pendingNote: String?
     /// The outcome of the last write, shown in the status line.
     public private(set) var status: (text: String, isError: Bool)?
+    /// Slices the ground truth calls tumor: in the queue before any prediction arrives.
+    public let truthTumor: Set<SliceKey>
+    /// Where the cursor should be (the slice last shown, or the one resumed at) while the walked
+    /// order does not hold it.
+    public private(set) var anchor: SliceKey?
+    private let position: [SliceKey: Int]
     private let store: TriageStore
 
     /// Opens the session of `modelRun` over `slices`, reading earlier decisions and the position.
-    /// `predictions` orders the slices when the stored position used a prediction-based order.
-    public init(modelRun: String, slices: [SliceKey], store: TriageStore, predictions: [SliceKey: CachedPrediction] = [:]) throws {
+    /// `predictions` orders the slices when the stored position used a prediction-based order and,
+    /// with `truthTumor`, fills the queue.
+    public init(modelRun: String, slices: [SliceKey], store: TriageStore, predictions: [SliceKey: CachedPrediction] = [:],
+                truthTumor: Set<SliceKey> = []) throws {
         self.modelRun = modelRun
         self.slices = slices
         self.store = store
+        self.truthTumor = truthTumor
+        position = Dictionary(slices.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         order = slices
+        anchor = slices.first
         for record in try store.decisions(modelRun: modelRun) {
             decisions[SliceKey(patient: record.patientID, slice: record.sliceNumber)] = record
         }
         if let saved = try store.position(modelRun: modelRun) {
             ordering = TriageOrdering(rawValue: saved.ordering) ?? .patient
-            order = Self.sorted(slices, by: ordering, predictions: predictions)
-            index = order.firstIndex(of: SliceKey(patient: saved.patientID, slice: saved.sliceNumber)) ?? 0
+            queueOnly = saved.queueOnly
+            anchor = SliceKey(patient: saved.patientID, slice: saved.sliceNumber)
             status = ("resumed at \(saved.patientID) slice \(saved.sliceNumber)", false)
         }
+        index = 0
+        rearrange(predictions: predictions)
     }
 
     /// The slice under the cursor.
@@ -77,6 +94,7 @@ public struct TriageSession: Sendable {
         let next = max(0, min(order.count - 1, index + delta))
         guard next != index else { return }
         index = next
+        anchor = current
         pendingRating = nil
         pendingNote = nil
         status = nil
@@ -111,10 +129,23 @@ public struct TriageSession: Sendable {
         savePosition()
     }
 
-    /// Walks only the queue (see `isQueued`), or every slice again.
+    /// Walks only the queue (see `isQueued`), or every slice again; saved with the position.
     public mutating func toggleQueue(predictions: [SliceKey: CachedPrediction]) {
         queueOnly.toggle()
         rearrange(predictions: predictions)
+        savePosition()
+    }
+
+    /// Keeps the cursor on the current slice when the order changes (the reader started working on it).
+    public mutating func pin() { anchor = current ?? anchor }
+
+    /// Moves the cursor to `key` when the walked order holds it; false otherwise.
+    @discardableResult
+    public mutating func jump(to key: SliceKey) -> Bool {
+        guard let i = order.firstIndex(of: key) else { return false }
+        move(by: i - index)
+        pin()
+        return true
     }
 
     /// Adds the slices whose predictions arrived since to the queue; true when the order changed.
@@ -133,6 +164,11 @@ public struct TriageSession: Sendable {
         (p.flagged && p.probability != nil) || p.predictedArea > 0 || (p.truthArea ?? 0) > 0
     }
 
+    /// Whether `key` is in the queue: the truth calls it tumor, or its prediction is queued.
+    public func isQueued(_ key: SliceKey, predictions: [SliceKey: CachedPrediction]) -> Bool {
+        truthTumor.contains(key) || predictions[key].map(Self.isQueued) ?? false
+    }
+
     /// Counts over the slices walked: how many have no decision yet and how many of each decision.
     public var counts: (toDo: Int, accepted: Int, rejected: Int, flagged: Int) {
         var c = (toDo: 0, accepted: 0, rejected: 0, flagged: 0)
@@ -147,12 +183,19 @@ public struct TriageSession: Sendable {
         return c
     }
 
-    /// Recomputes `order` from the ordering and the queue, keeping the current slice under the cursor.
+    /// Recomputes `order` from the ordering and the queue, keeping the anchor under the cursor;
+    /// when the order lacks it, the cursor goes to the first slice after it in patient order (else
+    /// the last), and the anchor stays, so the cursor takes it once it arrives.
     private mutating func rearrange(predictions: [SliceKey: CachedPrediction]) {
-        let keep = current
-        let walked = queueOnly ? slices.filter { predictions[$0].map(Self.isQueued) ?? false } : slices
+        let keep = anchor ?? current
+        let walked = queueOnly ? slices.filter { isQueued($0, predictions: predictions) } : slices
         order = Self.sorted(walked, by: ordering, predictions: predictions)
-        index = keep.flatMap { order.firstIndex(of: $0) } ?? min(index, max(0, order.count - 1))
+        if let keep, let i = order.firstIndex(of: keep) {
+            index = i
+        } else {
+            let target = keep.flatMap { position[$0] } ?? 0
+            index = order.firstIndex { (position[$0] ?? 0) >= target } ?? max(0, order.count - 1)
+        }
     }
 
     /// `slices` in `ordering`; slices without a prediction keep patient order after the others.
@@ -174,6 +217,7 @@ public struct TriageSession: Sendable {
     /// the decision); with `advance`, then moves to the next slice, the saved status still shown.
     public mutating func decide(_ decision: TriageDecision, advance: Bool = false, now: Date = Date()) {
         guard let key = current else { return }
+        pin()
         let earlier = decisions[key]
         let saved = write(TriageRecord(patientID: key.patient, sliceNumber: key.slice, modelRun: modelRun, decision: decision,
                                        rating: pendingRating ?? earlier?.rating, note: pendingNote ?? earlier?.note, decidedAt: now))
@@ -186,6 +230,7 @@ public struct TriageSession: Sendable {
     /// Sets the rating of the current slice; saved at once when the slice already has a decision.
     public mutating func rate(_ rating: TriageRating, now: Date = Date()) {
         guard let key = current else { return }
+        pin()
         guard var record = decisions[key] else {
             pendingRating = rating
             status = ("rating \(rating.rawValue) (\(rating.label)): press a, r or f to save it", false)
@@ -200,6 +245,7 @@ public struct TriageSession: Sendable {
     /// with the decision.
     public mutating func setNote(_ note: String, now: Date = Date()) {
         guard let key = current else { return }
+        pin()
         guard var record = decisions[key] else {
             pendingNote = note.isEmpty ? nil : note
             status = note.isEmpty ? nil : ("note kept: press a, r or f to save it with a decision", false)
@@ -230,7 +276,7 @@ public struct TriageSession: Sendable {
         guard let key = current else { return }
         do {
             try store.savePosition(TriagePosition(modelRun: modelRun, ordering: ordering.rawValue,
-                                                  patientID: key.patient, sliceNumber: key.slice))
+                                                  patientID: key.patient, sliceNumber: key.slice, queueOnly: queueOnly))
         } catch {
             status = ("position not saved: \(error)", true)
         }

@@ -49,6 +49,8 @@ public final class Workbench {
     public internal(set) var browserModelRun: String?
     /// Triage decisions of `browserModelRun`, by slice (for the browser's Triage column).
     public private(set) var browserDecisions: [SliceKey: String] = [:]
+    /// Whether the viewers draw the segmenter's own mask (dimmed) where the classifier says no tumor.
+    public internal(set) var showUnflaggedMask = true
     var seenBrowserVersion = -1
 
     /// A workbench on `workspace` (nil with `workspaceProblem` when it could not be opened). With
@@ -119,7 +121,7 @@ public final class Workbench {
         switch mode {
         case .browse: nil
         case .dashboard: [.dashboard]
-        case .triage: triage.session == nil ? [.picker] : [.triage, .image]
+        case .triage: triage.session == nil ? [.picker] : triage.queueList == nil ? [.triage, .image] : [.queueList]
         }
     }
 
@@ -150,7 +152,7 @@ public final class Workbench {
         switch mode {
         case .browse: return
         case .dashboard: dashboard.draw(into: &buffer, rect: rect, style: style)
-        case .triage: triage.draw(into: &buffer, rect: rect, style: style, source: source, keys: keys)
+        case .triage: triage.draw(into: &buffer, rect: rect, style: style, source: source, keys: keys, showUnflagged: showUnflaggedMask)
         }
         drawStatus(into: &buffer, y: statusY, columns: buffer.columns, style: style, keys: keys)
     }
@@ -159,16 +161,18 @@ public final class Workbench {
         let theme = style.theme, bg = theme.statusBackground, fg = theme.statusForeground
         buffer.fill(Rect(x: 0, y: y, width: columns, height: 1), with: Cell(" ", foreground: fg, background: bg))
         let modes = (activeModes ?? []) + [.global]
-        let hintWidth = HintBar.width(keys, modes: modes, width: columns / 2, glyphs: style.glyphs)
+        var hintWidth = HintBar.width(keys, modes: modes, width: columns / 2, glyphs: style.glyphs)
         var x = 1
         x += buffer.text(mode == .dashboard ? "DASHBOARD" : "TRIAGE", x: x, y: y, foreground: theme.focus.readable(on: bg), background: bg,
                          attributes: .bold)
         x += 2
         let note = message ?? (mode == .triage ? triage.session?.status : dashboard.pendingControl.map { ($0.text, false) })
+        // As in the browser: a message longer than the room beside the hints takes the whole bar.
+        if let message, message.text.count + x + 2 > columns - hintWidth { hintWidth = 0 }
         if let note {
             buffer.text(note.text, x: x, y: y, maxWidth: max(0, columns - hintWidth - x - 2),
                         foreground: (note.isError ? theme.error : theme.accent).readable(on: bg), background: bg, attributes: .bold)
         }
-        HintBar.draw(keys, modes: modes, into: &buffer, y: y, width: columns / 2, style: style)
+        if hintWidth > 0 { HintBar.draw(keys, modes: modes, into: &buffer, y: y, width: columns / 2, style: style) }
     }
 }

@@ -12,11 +12,22 @@ extension Workbench {
         case .dashboard: enter(.dashboard)
         case .triage: enter(.triage)
         case .browser: enter(.browse)
+        case .segmenterMask:
+            showUnflaggedMask.toggle()
+            message = (showUnflaggedMask ? "where the classifier says no tumor, the segmenter's own mask is drawn dimmed"
+                : "where the classifier says no tumor, no mask is drawn", false)
         default:
             switch mode {
             case .browse: return false
             case .dashboard: performDashboard(command)
-            case .triage: if triage.session == nil { performPicker(command) } else { performTriage(command) }
+            case .triage:
+                if triage.session == nil {
+                    performPicker(command)
+                } else if triage.queueList != nil {
+                    performList(command)
+                } else {
+                    performTriage(command)
+                }
             }
         }
         return true
@@ -98,7 +109,10 @@ extension Workbench {
         case .rate2: triage.session?.rate(.minorEdits)
         case .rate3: triage.session?.rate(.majorEdits)
         case .rate4: triage.session?.rate(.wrong)
-        case .note: triage.noteInput = triage.session?.noteShown ?? ""
+        case .note:
+            triage.session?.pin()
+            triage.noteInput = triage.session?.noteShown ?? ""
+        case .list: triage.toggleList()
         case .queue:
             triage.toggleQueue()
             if let session = triage.session {
@@ -112,6 +126,20 @@ extension Workbench {
                 message = ("order: \(session.ordering.label)" + (done < total ? " (\(done) of \(total) predicted so far; o o o re-sorts)" : ""), false)
             }
         default: triage.viewer.perform(command)
+        }
+    }
+
+    private func performList(_ command: Command) {
+        switch command {
+        case .down: triage.moveList(by: 1)
+        case .up: triage.moveList(by: -1)
+        case .pageDown: triage.moveList(by: 10)
+        case .pageUp: triage.moveList(by: -10)
+        case .first: triage.moveList(by: -Int.max / 2)
+        case .last: triage.moveList(by: Int.max / 2)
+        case .jump: triage.jumpToListed()
+        case .back, .list: triage.toggleList()
+        default: break
         }
     }
 

@@ -297,6 +297,9 @@ public struct SlicePrediction: Sendable {
     public var flagged: Bool
     /// The binary mask (256x256) when segmented.
     public var mask: SliceMask?
+    /// The segmenter's mask of a slice the classifier did not flag, when asked for
+    /// (`predict(_:neighbourAreas:segmentUnflagged:)`): what the gate kept from the reader.
+    public var unflaggedMask: SliceMask?
     /// A MaskGate classifier's evidence of the slice (what its neighbours read).
     public var evidence: MaskEvidence?
 }
@@ -304,8 +307,10 @@ public struct SlicePrediction: Sendable {
 extension TwoStagePipeline {
     /// Runs both stages on a batch: masks only for flagged slices (all slices without a classifier).
     /// `neighbourAreas`: for a MaskGate that reads neighbours, each slice's neighbour area
-    /// (`MaskEvidence.neighbourArea`); without them every slice is read alone.
-    public func predict(_ images: Tensor, neighbourAreas: [Float?]? = nil) -> [SlicePrediction] {
+    /// (`MaskEvidence.neighbourArea`); without them every slice is read alone. With
+    /// `segmentUnflagged` the other slices are segmented too, into `unflaggedMask` (free when the
+    /// classifier shares the segmenter's pass).
+    public func predict(_ images: Tensor, neighbourAreas: [Float?]? = nil, segmentUnflagged: Bool = false) -> [SlicePrediction] {
         let n = images.shape[0]
         // The shared pass computes every slice's mask anyway; otherwise only flagged slices are segmented.
         let shared = sharesSegmenter ? stages(images) : nil
@@ -317,7 +322,7 @@ extension TwoStagePipeline {
         }
         let flagged = (0..<n).map { i in probabilities.map { $0[i] >= gateThreshold } ?? true }
         var masks = [SliceMask?](repeating: nil, count: n)
-        let chosen = (0..<n).filter { flagged[$0] }
+        let chosen = (0..<n).filter { flagged[$0] || segmentUnflagged }
         if segmenter != nil, !chosen.isEmpty {
             let side = images.shape[1]
             let per = side * side * images.shape[3]
@@ -335,7 +340,8 @@ extension TwoStagePipeline {
             }
         }
         return (0..<n).map {
-            SlicePrediction(probability: probabilities?[$0], flagged: flagged[$0], mask: masks[$0], evidence: evidence?[$0])
+            SlicePrediction(probability: probabilities?[$0], flagged: flagged[$0], mask: flagged[$0] ? masks[$0] : nil,
+                            unflaggedMask: flagged[$0] ? nil : masks[$0], evidence: evidence?[$0])
         }
     }
 }

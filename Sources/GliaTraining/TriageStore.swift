@@ -26,6 +26,16 @@ public enum TriageRating: Int, Codable, Sendable, CaseIterable {
         case .wrong: return "wrong location / not visible"
         }
     }
+
+    /// A short form for narrow panels.
+    public var shortLabel: String {
+        switch self {
+        case .acceptable: return "as is"
+        case .minorEdits: return "minor fixes"
+        case .majorEdits: return "major fixes"
+        case .wrong: return "wrong / not seen"
+        }
+    }
 }
 
 /// One recorded decision.
@@ -61,13 +71,17 @@ public struct TriagePosition: Codable, Sendable, Equatable, FetchableRecord, Per
     public var patientID: String
     public var sliceNumber: Int
     public var updatedAt: Date
+    /// Whether the session walked only its queue (the default) or every slice.
+    public var queueOnly: Bool
 
-    public init(modelRun: String, ordering: String, patientID: String, sliceNumber: Int, updatedAt: Date = Date()) {
+    public init(modelRun: String, ordering: String, patientID: String, sliceNumber: Int, updatedAt: Date = Date(),
+                queueOnly: Bool = true) {
         self.modelRun = modelRun
         self.ordering = ordering
         self.patientID = patientID
         self.sliceNumber = sliceNumber
         self.updatedAt = updatedAt
+        self.queueOnly = queueOnly
     }
 }
 

@@ -159,6 +159,12 @@ public final class Workspace: Sendable {
                 t.add(column: "skippedSlices", .integer).notNull().defaults(to: 0)
             }
         }
+        // Triage walks its queue by default, so sessions saved before this column reopen on their queue.
+        m.registerMigration("triage-v2-queue") { db in
+            try db.alter(table: "triage_position") { t in
+                t.add(column: "queueOnly", .boolean).notNull().defaults(to: true)
+            }
+        }
         return m
     }
 }

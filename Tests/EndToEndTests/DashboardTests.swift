@@ -89,9 +89,10 @@ final class DashboardEndToEndTests: XCTestCase {
 
         try tmux.send("Space")
         var screen = try tmux.waitFor("the pause", timeout: 30) { $0.contains("PAUSED") && $0.contains("│ paused") }
-        // Once paused, the notice goes and the runs list says paused, not running.
+        // Once paused, the notice goes and the runs list says paused, not running (the run id in its
+        // compact form beside the DATA and VAL columns).
         try tmux.waitFor("the pause shown everywhere", timeout: 10) {
-            !$0.contains("pausing after this step") && $0.range(of: #"segmenter-\d{8}-\d{6}\s+paused"#, options: .regularExpression) != nil
+            !$0.contains("pausing after this step") && $0.range(of: #"(segmenter-|S )\d{8}-\d{6}\s+paused"#, options: .regularExpression) != nil
         }
         let pausedAt = try XCTUnwrap(Self.step(screen))
         let pausedPercent = try XCTUnwrap(Self.percent(screen))

@@ -57,7 +57,8 @@ final class ShippedModelsEndToEndTests: XCTestCase {
             screen.contains("seen in training")
                 && screen.range(of: #"P\(tumor\)\s+\d\.\d{3}"#, options: .regularExpression) != nil
         }
-        try tmux.send("a")
+        // Every slice (the queue is the default), so the decision falls on the first patient's slice 1.
+        try tmux.send("v", "a")
         try tmux.waitFor(text: "saved accept")
         try tmux.send("q")
         try tmux.waitFor(text: "rc=0")

@@ -63,10 +63,12 @@ final class WorkstationTests: XCTestCase {
         XCTAssertTrue(colored.contains("38;" + sgrIndex(Theme.dark.focus)), "focused pane border in the focus colour")
         XCTAssertTrue(colored.contains("48;" + sgrIndex(Theme.dark.statusBackground)), "status bar colour")
 
-        // Next patient, then into its slices, sorted by tumor area: the first row is the largest tumor.
+        // Next patient, then into its slices, sorted by tumor area (after truth): the first row is the largest tumor.
         try tmux.send("j")
         screen = try tmux.waitFor(text: "SYN_PB_0002_20000118  slice 1/")
-        try tmux.send("Tab", "s", "Home")
+        try tmux.send("Tab", "s")
+        try tmux.waitFor(text: "by truth")
+        try tmux.send("s", "Home")
         screen = try tmux.waitFor(text: "by tumor area")
         screen = try tmux.waitFor("the largest tumor selected") { $0.contains("by tumor area") && $0.contains("  tumor ─") }
         try tmux.send("o")

@@ -94,6 +94,8 @@ final class ShippedBrowserTests: XCTestCase {
             XCTAssertEqual(session.modelRun, "shipped+shipped")
             XCTAssertTrue(workbench.browserCache === workbench.triage.cache, "one cache: the browser follows triage's pair")
             XCTAssertTrue(app.frame().plainText.joined(separator: "\n").contains("seen in training"))
+            // Every slice (the queue is the default), so the decision falls on the first patient's first slice.
+            app.handle(.key(.character("v")))
             app.handle(.key(.character("a")))
             app.handle(.key(.character("B")))
             XCTAssertEqual(workbench.browserDecisions[SliceKey(patient: ids[0], slice: source.patients[0].slices[0].number)], "accept")

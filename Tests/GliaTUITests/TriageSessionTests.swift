@@ -1,5 +1,6 @@
 // Triage decisions: every decision goes to the workspace database at once, a new session resumes
-// where the last stopped, orderings sort by the predictions, and the CSV export has every field.
+// where the last stopped (queue or every slice included), orderings sort by the predictions, the
+// queue is walked by default, and the CSV export has every field.
 import Foundation
 import GliaTraining
 import GliaTUI
@@ -18,6 +19,13 @@ final class TriageSessionTests: XCTestCase {
     }
 
     private func store() throws -> TriageStore { TriageStore(workspace: try Workspace(url: folder)) }
+
+    /// A session of `modelRun` walking every slice (the queue is the default).
+    private func everySlice(_ modelRun: String) throws -> TriageSession {
+        var session = try TriageSession(modelRun: modelRun, slices: slices, store: try store())
+        if session.queueOnly { session.toggleQueue(predictions: [:]) }
+        return session
+    }
 
     func testThePairTriagedLastIsPreselectedAfterARestart() throws {
         let workspace = try Workspace(url: folder)
@@ -44,7 +52,7 @@ final class TriageSessionTests: XCTestCase {
     }
 
     func testDecisionsAreStoredAtOnceAndTheSessionResumes() throws {
-        var session = try TriageSession(modelRun: "c1+s1", slices: slices, store: try store())
+        var session = try everySlice("c1+s1")
         XCTAssertEqual(session.current, slices[0])
         session.move(by: 2)
         session.decide(.reject)
@@ -59,6 +67,7 @@ final class TriageSessionTests: XCTestCase {
 
         // A fresh store on the same folder (as after a kill -9 and restart) sees it all.
         let reopened = try TriageSession(modelRun: "c1+s1", slices: slices, store: try store())
+        XCTAssertFalse(reopened.queueOnly, "walking every slice is restored")
         XCTAssertEqual(reopened.current, SliceKey(patient: "P2", slice: 1))
         XCTAssertEqual(reopened.decisions.count, 2)
         let reject = reopened.decisions[SliceKey(patient: "P1", slice: 3)]
@@ -70,6 +79,7 @@ final class TriageSessionTests: XCTestCase {
         let other = try TriageSession(modelRun: "c2+s1", slices: slices, store: try store())
         XCTAssertTrue(other.decisions.isEmpty)
         XCTAssertEqual(other.index, 0)
+        XCTAssertTrue(other.queueOnly, "a new session walks its queue")
 
         let csv = try store().exportCSV().split(separator: "\n").map(String.init)
         XCTAssertEqual(csv.count, 3)
@@ -79,7 +89,7 @@ final class TriageSessionTests: XCTestCase {
     }
 
     func testANoteBeforeTheDecisionIsKeptAndSavedWithItAndNextUndecidedSkipsDecidedSlices() throws {
-        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        var session = try everySlice("c+s")
         session.setNote("written first")
         XCTAssertEqual(session.status?.isError, false)
         XCTAssertEqual(session.noteShown, "written first")
@@ -94,7 +104,7 @@ final class TriageSessionTests: XCTestCase {
         XCTAssertEqual(session.current, slices[2])
     }
 
-    func testTheQueueHoldsTumorAndDisagreementSlicesGrowsWithPredictionsAndCounts() throws {
+    func testTheQueueIsTheDefaultHoldsTumorAndDisagreementSlicesGrowsWithPredictionsAndCounts() throws {
         func prediction(_ p: Float, predicted: Int, truth: Int) -> CachedPrediction {
             CachedPrediction(probability: p, flagged: p >= 0.5, mask: nil, predictedArea: predicted, dice: nil, truthArea: truth)
         }
@@ -103,26 +113,53 @@ final class TriageSessionTests: XCTestCase {
             slices[1]: prediction(0.9, predicted: 40, truth: 50), // tumor
             slices[2]: prediction(0.2, predicted: 0, truth: 30),  // missed: disagreement
         ]
-        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
-        session.move(by: 2)
-        session.toggleQueue(predictions: predictions)
-        XCTAssertEqual(session.order, [slices[1], slices[2]])
-        XCTAssertEqual(session.current, slices[2], "the slice under the cursor stays")
-        predictions[slices[6]] = prediction(0.7, predicted: 0, truth: 0)  // the classifier alone says tumor
+        // P2 slice 2 has a tumor in the ground truth: queued before any prediction.
+        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store(), truthTumor: [slices[6]])
+        XCTAssertTrue(session.queueOnly, "the queue is the default")
+        XCTAssertEqual(session.order, [slices[6]])
+        XCTAssertEqual(session.current, slices[6])
         XCTAssertTrue(session.refreshQueue(predictions: predictions))
         XCTAssertEqual(session.order, [slices[1], slices[2], slices[6]])
-        XCTAssertEqual(session.current, slices[2])
+        XCTAssertEqual(session.current, slices[1], "the cursor goes to the first queued slice from where the session starts")
+        session.move(by: 1)
+        predictions[slices[7]] = prediction(0.7, predicted: 0, truth: 0)  // the classifier alone says tumor
+        XCTAssertTrue(session.refreshQueue(predictions: predictions))
+        XCTAssertEqual(session.order, [slices[1], slices[2], slices[6], slices[7]])
+        XCTAssertEqual(session.current, slices[2], "the slice under the cursor stays")
         session.decide(.accept, advance: true)
         session.decide(.flag)
         let counts = session.counts
-        XCTAssertEqual([counts.toDo, counts.accepted, counts.rejected, counts.flagged], [1, 1, 0, 1])
+        XCTAssertEqual([counts.toDo, counts.accepted, counts.rejected, counts.flagged], [2, 1, 0, 1])
         session.toggleQueue(predictions: predictions)
-        XCTAssertEqual(session.order.count, slices.count, "v again walks every slice")
+        XCTAssertFalse(session.queueOnly)
+        XCTAssertEqual(session.order.count, slices.count, "v walks every slice")
         XCTAssertEqual(session.current, slices[6])
+        XCTAssertTrue(session.jump(to: slices[0]))
+        session.toggleQueue(predictions: predictions)
+        XCTAssertEqual(session.current, slices[1], "a slice outside the queue gives the next queued one")
+    }
+
+    func testAResumedQueueWaitsForItsSliceAndTakesItWhenItArrives() throws {
+        func tumor(_ truth: Int) -> CachedPrediction {
+            CachedPrediction(probability: 0.9, flagged: true, mask: nil, predictedArea: 10, dice: 0.5, truthArea: truth)
+        }
+        var predictions = [slices[1]: tumor(5), slices[2]: tumor(5), slices[6]: tumor(20)]
+        var first = try TriageSession(modelRun: "c+s", slices: slices, store: try store(), predictions: predictions)
+        XCTAssertTrue(first.jump(to: slices[6]))
+        XCTAssertFalse(first.jump(to: slices[0]), "slice 1 is not in the queue")
+
+        predictions.removeValue(forKey: slices[6])
+        var resumed = try TriageSession(modelRun: "c+s", slices: slices, store: try store(), predictions: predictions)
+        XCTAssertTrue(resumed.queueOnly)
+        XCTAssertEqual(resumed.anchor, slices[6])
+        XCTAssertEqual(resumed.current, slices[2], "until P2 slice 2 is predicted, the nearest queued slice before it")
+        predictions[slices[6]] = tumor(20)
+        XCTAssertTrue(resumed.refreshQueue(predictions: predictions))
+        XCTAssertEqual(resumed.current, slices[6], "the resumed slice once it is queued")
     }
 
     func testAcceptMovesToTheNextSliceAndKeepsTheSavedStatus() throws {
-        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        var session = try everySlice("c+s")
         session.decide(.accept, advance: true)
         XCTAssertEqual(session.current, slices[1])
         XCTAssertTrue(session.status?.text.hasPrefix("saved accept, slice 1,") == true, "\(String(describing: session.status))")
@@ -150,7 +187,7 @@ final class TriageSessionTests: XCTestCase {
         let byDisagreement = TriageSession.sorted(slices, by: .disagreement, predictions: predictions)
         XCTAssertEqual(Array(byDisagreement.prefix(3)), [slices[1], slices[2], slices[0]])
 
-        var session = try TriageSession(modelRun: "c+s", slices: slices, store: try store())
+        var session = try everySlice("c+s")
         session.move(by: 2)
         session.cycleOrdering(predictions: predictions)
         XCTAssertEqual(session.ordering, .probability)

@@ -36,7 +36,10 @@ final class WorkbenchTests: XCTestCase {
             screen.resize(columns: 80, rows: 24)
             let small = app.frame().plainText
             for y in 2..<22 { XCTAssertEqual(small[y].last, "│", "row \(y): \(small[y])") }
-            XCTAssertTrue(small.joined().contains("a accept, then the next slice"))
+            let panel = small.joined(separator: "\n")
+            for entry in ["a accept", "r reject", "f flag", "1 as is", "2 minor fixes", "3 major fixes", "4 wrong / not seen", "l list"] {
+                XCTAssertTrue(panel.contains(entry), "\(entry) in the compact key panel:\n\(panel)")
+            }
             screen.resize(columns: 130, rows: 40)
             XCTAssertEqual(app.activeModes, [.triage, .image, .global])
             app.handle(.key(.character("j")))

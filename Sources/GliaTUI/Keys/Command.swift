@@ -21,6 +21,8 @@ public enum KeyMode: String, CaseIterable, Sendable {
     case picker
     /// An open triage session.
     case triage
+    /// The list of a triage session's queue (or of every slice), opened over the image.
+    case queueList = "queue-list"
     /// The question asked on quit while a run trains.
     case quit
 
@@ -35,6 +37,7 @@ public enum KeyMode: String, CaseIterable, Sendable {
         case .dashboard: "Dashboard"
         case .picker: "Triage: model pair"
         case .triage: "Triage"
+        case .queueList: "Triage: queue list"
         case .quit: "Quit with a live run"
         }
     }
@@ -54,6 +57,8 @@ public enum Command: String, CaseIterable, Sendable {
     case narrowWindow = "narrow-window", widenWindow = "widen-window", lowerLevel = "lower-level", raiseLevel = "raise-level"
     case zoomIn = "zoom-in", zoomOut = "zoom-out", panLeft = "pan-left", panRight = "pan-right", panUp = "pan-up", panDown = "pan-down"
     case resetView = "reset-view"
+    /// Where the classifier says no tumor: show or hide the segmenter's own mask (dimmed).
+    case segmenterMask = "segmenter-mask"
     // Graphics modes (kitty, sixel, sextants, ...): the cycling command goes here, with its binding in
     // `KeyTable.standard`'s image table.
     // Dashboard and picker.
@@ -61,7 +66,9 @@ public enum Command: String, CaseIterable, Sendable {
     case previousValue = "previous-value", nextValue = "next-value"
     // Triage.
     case accept, reject, flag, rate1 = "rate-1", rate2 = "rate-2", rate3 = "rate-3", rate4 = "rate-4"
-    case note, order, queue, nextUndecided = "next-undecided"
+    case note, order, queue, nextUndecided = "next-undecided", list
+    // The queue list.
+    case jump
     // The quit question.
     case stopAndQuit = "stop-and-quit", detach, cancel
 }

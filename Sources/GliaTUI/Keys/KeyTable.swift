@@ -104,6 +104,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.panUp, [.character("K")], "pan up"),
             KeyBinding(.panDown, [.character("J")], "pan down"),
             KeyBinding(.resetView, [.character("0")], "reset window and zoom"),
+            KeyBinding(.segmenterMask, [.character("S")], "segmenter's mask where the classifier says no (dimmed)"),
             // The graphics-mode key (cycling kitty, sixel, sextants, ...) goes here.
         ],
         .dashboard: [
@@ -138,6 +139,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.rate4, [.character("4")], "rate: wrong location / not visible", hint: "rate"),
             KeyBinding(.note, [.character("m")], "write a note", hint: "note"),
             KeyBinding(.queue, [.character("v")], "queue (tumor or disagreement) / all", hint: "queue"),
+            KeyBinding(.list, [.character("l")], "list the slices walked; Enter jumps", hint: "list"),
             KeyBinding(.order, [.character("o")], "cycle the order"),
             KeyBinding(.nextUndecided, [.character("u")], "next slice without a decision"),
             KeyBinding(.down, [.character("j"), .down, .character("n")], "next slice"),
@@ -147,6 +149,16 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.first, [.home, .character("g")], "first slice"),
             KeyBinding(.last, [.end, .character("G")], "last slice"),
             KeyBinding(.back, [.escape], "close; pick another pair"),
+        ],
+        .queueList: [
+            KeyBinding(.jump, [.enter], "show the slice", hint: "show"),
+            KeyBinding(.down, [.character("j"), .down], "next row"),
+            KeyBinding(.up, [.character("k"), .up], "previous row"),
+            KeyBinding(.pageDown, [.pageDown], "a page on"),
+            KeyBinding(.pageUp, [.pageUp], "a page back"),
+            KeyBinding(.first, [.home, .character("g")], "first row"),
+            KeyBinding(.last, [.end, .character("G")], "last row"),
+            KeyBinding(.back, [.escape, .character("l")], "close the list", hint: "close"),
         ],
         .quit: [
             KeyBinding(.detach, [.character("d")], "keep training in the background", hint: "keep training"),

@@ -7,27 +7,46 @@
 // Model output is laid over the source's rows: `predictions` (from the workbench's prediction
 // cache), `decisions` (triage decisions of the same pair) and `seenPatients` (the patients the
 // shipped models were trained or validated on, listed in a "Seen" column when there are any).
+// A sort by model output is redone as predictions arrive (`updateModelOutput`).
+//
+// Every column can be sorted by (`s` cycles, in column order), plus the disagreement of prediction
+// and truth. Numbers sort with the most telling first (largest area, highest P(tumor), lowest
+// Dice, largest disagreement); slices without the value go last; ties keep slice order.
 
 /// Sort orders of the slice list.
 public enum SliceSort: Int, CaseIterable, Sendable {
-    case number, tumorArea, probability
+    case number, truth, tumorArea, probability, dice, disagreement, triage
 
     /// Name shown in the list title.
     public var label: String {
         switch self {
         case .number: "slice number"
+        case .truth: "truth"
         case .tumorArea: "tumor area"
         case .probability: "P(tumor)"
+        case .dice: "Dice"
+        case .disagreement: "disagreement"
+        case .triage: "triage"
         }
     }
+
+    /// Whether the order depends on the model pair's predictions or decisions.
+    public var usesModelOutput: Bool { [.probability, .dice, .disagreement, .triage].contains(self) }
 }
 
 /// Sort orders of the patient list.
 public enum PatientSort: Int, CaseIterable, Sendable {
-    case id, tumorSlices
+    case id, site, sliceCount, tumorSlices
 
     /// Name shown in the list title.
-    public var label: String { self == .id ? "patient id" : "tumor slices" }
+    public var label: String {
+        switch self {
+        case .id: "patient id"
+        case .site: "site"
+        case .sliceCount: "slices"
+        case .tumorSlices: "tumor slices"
+        }
+    }
 }
 
 /// State and drawing of the patient and slice lists.
@@ -56,6 +75,7 @@ public struct BrowserPane: Sendable {
     public var decisions: [SliceKey: String] = [:]
     /// "train" / "val" for patients the shipped models were trained or validated on.
     public var seenPatients: [String: String] = [:]
+    private var modelOutputVersion: Int?
 
     /// A browser over `source`, first patient and first slice selected.
     public init(source: any SliceSource) {
@@ -83,6 +103,16 @@ public struct BrowserPane: Sendable {
     /// P(tumor) of a slice: the model pair's prediction, else what the source says.
     public func probability(patient: String, slice: SliceSummary) -> Double? {
         predictions[SliceKey(patient: patient, slice: slice.number)]?.probability.map(Double.init) ?? slice.predictedProbability
+    }
+
+    /// Takes the model pair's predictions (of cache version `version`) and decisions; a sort by
+    /// them is redone when either changed, the selection kept.
+    public mutating func updateModelOutput(predictions: [SliceKey: CachedPrediction], decisions: [SliceKey: String], version: Int) {
+        let changed = version != modelOutputVersion || decisions != self.decisions
+        self.predictions = predictions
+        self.decisions = decisions
+        modelOutputVersion = version
+        if changed, sliceSort.usesModelOutput { refreshSlices(keeping: selectedSlice?.number) }
     }
 
     /// Triage decision of a slice: the model pair's, else what the source says.
@@ -141,8 +171,12 @@ public struct BrowserPane: Sendable {
             let text = ([p.id, p.institution] + p.metadata.values).joined(separator: " ").lowercased()
             return text.contains(needle)
         }
-        if patientSort == .tumorSlices {
-            rows.sort { source.patients[$0].tumorSliceCount > source.patients[$1].tumorSliceCount }
+        let ps = source.patients
+        switch patientSort {
+        case .id: break
+        case .site: rows = Self.sorted(rows) { ps[$0].institution }
+        case .sliceCount: rows = Self.sorted(rows) { -ps[$0].slices.count }
+        case .tumorSlices: rows = Self.sorted(rows) { -ps[$0].tumorSliceCount }
         }
         patientRows = rows
         patients.setCount(rows.count)
@@ -160,16 +194,34 @@ public struct BrowserPane: Sendable {
         var rows = patient.slices.indices.filter {
             needle.isEmpty || Self.rowText(patient.slices[$0], triage: triage(patient: patient.id, slice: patient.slices[$0])).contains(needle)
         }
+        let ss = patient.slices
+        func prediction(_ i: Int) -> CachedPrediction? { predictions[SliceKey(patient: patient.id, slice: ss[i].number)] }
+        // Decisions needing a second look first.
+        let decisionRank = ["flag": 0, "reject": 1, "accept": 2]
         switch sliceSort {
         case .number: break
-        case .tumorArea: rows.sort { (patient.slices[$0].tumorArea ?? -1) > (patient.slices[$1].tumorArea ?? -1) }
-        case .probability:
-            rows.sort { (probability(patient: patient.id, slice: patient.slices[$0]) ?? -1)
-                > (probability(patient: patient.id, slice: patient.slices[$1]) ?? -1) }
+        case .truth: rows = Self.sorted(rows) { ss[$0].hasTumor.map { $0 ? 0 : 1 } ?? 2 }
+        case .tumorArea: rows = Self.sorted(rows) { ss[$0].tumorArea.map { -Double($0) } }
+        case .probability: rows = Self.sorted(rows) { probability(patient: patient.id, slice: ss[$0]).map { -$0 } }
+        case .dice: rows = Self.sorted(rows) { prediction($0)?.dice }
+        case .disagreement: rows = Self.sorted(rows) { prediction($0)?.disagreement.map { -$0 } }
+        case .triage: rows = Self.sorted(rows) { triage(patient: patient.id, slice: ss[$0]).map { decisionRank[$0.lowercased()] ?? 3 } }
         }
         sliceRows = rows
         slices.setCount(rows.count)
         if let number, let row = rows.firstIndex(where: { patient.slices[$0].number == number }) { slices.select(row) }
+    }
+
+    /// `rows` by ascending `key`, rows without a key last, ties in their order.
+    private static func sorted<K: Comparable>(_ rows: [Int], by key: (Int) -> K?) -> [Int] {
+        rows.enumerated().map { (key($1), $0, $1) }.sorted { a, b in
+            switch (a.0, b.0) {
+            case let (x?, y?): x != y ? x < y : a.1 < b.1
+            case (.some, nil): true
+            case (nil, .some): false
+            case (nil, nil): a.1 < b.1
+            }
+        }.map(\.2)
     }
 
     private static func rowText(_ s: SliceSummary, triage: String?) -> String {
@@ -220,11 +272,14 @@ public struct BrowserPane: Sendable {
 
     /// Draws the selected patient's slices inside `rect`.
     public mutating func drawSlices(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle) {
+        // Dice (of prediction and truth) when the list is wide enough to keep the Triage column whole.
+        let showDice = rect.width >= 48
         let columns = [
             ListColumn(title: "Slice", width: 5, alignRight: true),
             ListColumn(title: "Truth", width: 6, alignRight: false),
             ListColumn(title: "Area", width: 5, alignRight: true),
             ListColumn(title: "P(tumor)", width: 8, alignRight: true),
+        ] + (showDice ? [ListColumn(title: "Dice", width: 5, alignRight: true)] : []) + [
             ListColumn(title: "Triage", width: 9, alignRight: false),
         ]
         let title = "Slices \(sliceRows.isEmpty ? 0 : slices.selected + 1)/\(sliceRows.count)"
@@ -243,9 +298,11 @@ public struct BrowserPane: Sendable {
             }
             let area = s.tumorArea.map { $0 > 0 ? "\($0)" : dash } ?? "?"
             let p = probability(patient: patient.id, slice: s), decision = triage(patient: patient.id, slice: s)
+            let dice = predictions[SliceKey(patient: patient.id, slice: s.number)]?.dice
             return [("\(s.number)", nil), flag, (area, s.tumorArea ?? 0 > 0 ? nil : style.theme.muted),
-                    (p.map { Self.probabilityText($0) } ?? dash, p == nil ? style.theme.muted : nil),
-                    (decision ?? dash, decision == nil ? style.theme.muted : nil)]
+                    (p.map { Self.probabilityText($0) } ?? dash, p == nil ? style.theme.muted : nil)]
+                + (showDice ? [(dice.map { Self.probabilityText($0) } ?? dash, dice == nil ? style.theme.muted : nil)] : [])
+                + [(decision ?? dash, decision == nil ? style.theme.muted : nil)]
         }
     }
 

@@ -232,8 +232,9 @@ public struct DashboardPane: Sendable {
         let theme = style.theme, focused = focus == .runs
         let (runs, comparisonID, shownID) = (self.runs, comparison?.runID, shown?.runID)
         let live = liveSnapshot.map { ($0.runID, $0.phase) }
-        // Wide lists add the dataset and the best validation metric (accuracy or Dice).
-        let extra = rect.width >= 56 ? 15 : 0
+        // Lists with room for a compact run id beside them ("S 20261202-075958", 17 cells) add the
+        // dataset and the best validation metric (accuracy or Dice).
+        let extra = rect.width - 16 - 15 >= 17 ? 15 : 0
         drawList(into: &buffer, rect: rect, title: "Runs \(runs.isEmpty ? 0 : runCursor.selected + 1)/\(runs.count)",
                  columns: [ListColumn(title: "RUN", width: max(8, rect.width - 15 - extra), alignRight: false),
                            ListColumn(title: "STATUS", width: 11, alignRight: false)]

@@ -3,7 +3,9 @@
 // newest runs); then slices are shown one at a time with the ground truth filled
 // and the prediction outlined (the viewer's overlay), the predicted probability and per-slice Dice,
 // and one key each to accept, reject or flag, a 1-4 rating and a note. Decisions go through
-// `TriageSession` to the workspace database before the status says "saved".
+// `TriageSession` to the workspace database before the status says "saved". The panel beside the
+// image is drawn in TriagePanel.swift; the list of the queue, which replaces the image while open,
+// in TriageQueueList.swift.
 import Foundation
 import GliaData
 import GliaTraining
@@ -45,6 +47,8 @@ public struct TriagePane: Sendable {
     public private(set) var cache: PredictionCache?
     /// The note being typed, or nil.
     public var noteInput: String?
+    /// The list of the session's walk, while open (it replaces the image).
+    public var queueList: TriageQueueList?
     /// The pair ("<classifier>+<segmenter>") whose dataset mismatch was shown; Enter again opens it anyway.
     public private(set) var mismatchShown: String?
     /// Slice drawing (overlay, channel, window) shared with the browser's keys.
@@ -69,7 +73,7 @@ public struct TriagePane: Sendable {
             var m = TriageModel(id: run.id, reference: run.id, status: run.status, metric: run.bestValidationMetric)
             if let trainedOn = (try? run.decodedConfiguration())?.dataPath {
                 m.dataset = URL(fileURLWithPath: trainedOn).lastPathComponent
-                if !dataPath.isEmpty, Self.canonical(trainedOn) != open { m.mismatch = "\(run.id) was trained on \(trainedOn)" }
+                if !dataPath.isEmpty, Self.canonical(trainedOn) != open { m.mismatch = "\(run.id) was trained on \(trainedOn), not on the dataset open" }
             }
             return m
         }
@@ -106,12 +110,14 @@ public struct TriagePane: Sendable {
         let pair = "\(c.id)+\(s.id)"
         if let mismatch = c.mismatch ?? s.mismatch, mismatchShown != pair {
             mismatchShown = pair
-            return "\(mismatch), not on the dataset open: Enter again to triage with it anyway"
+            // The instruction first: on a narrow status bar the end of the line is cut.
+            return "Enter again to triage anyway: \(mismatch)"
         }
         mismatchShown = nil
         let keys = source.patients.flatMap { p in p.slices.map { SliceKey(patient: p.id, slice: $0.number) } }
+        let truthTumor = Set(source.patients.flatMap { p in p.slices.filter { $0.hasTumor == true }.map { SliceKey(patient: p.id, slice: $0.number) } })
         do {
-            var opened = try TriageSession(modelRun: "\(c.id)+\(s.id)", slices: keys, store: triageStore)
+            var opened = try TriageSession(modelRun: "\(c.id)+\(s.id)", slices: keys, store: triageStore, truthTumor: truthTumor)
             if opened.ordering != .patient {
                 // A prediction-based order needs predictions: start in patient order at the saved slice.
                 let keep = opened.current
@@ -120,8 +126,11 @@ public struct TriagePane: Sendable {
             }
             session = opened
             cache?.cancel()
+            // The cache walks every slice in patient order (the queue grows from its results), from
+            // the slice the session resumes at; `refresh` moves its focus by key.
+            let start = (opened.anchor ?? opened.current).flatMap { keys.firstIndex(of: $0) } ?? 0
             cache = PredictionCache(classifier: c.reference, segmenter: s.reference, store: runStore, source: source,
-                                    order: opened.order, focus: opened.index)
+                                    order: keys, focus: start)
             return opened.status?.text
         } catch {
             return "cannot open triage: \(error)"
@@ -139,13 +148,14 @@ public struct TriagePane: Sendable {
         cache = nil
         session = nil
         noteInput = nil
+        queueList = nil
     }
 
     /// Tells the prediction cache where the cursor is; returns true when new predictions arrived.
     public mutating func refresh() -> Bool {
         guard let cache, let session else { return false }
-        // By key: with the queue on, the session's order is not the cache's.
-        if let key = session.current { cache.setFocus(key) }
+        // By key: the session's order (queue, sort) is not the cache's.
+        if let key = session.anchor ?? session.current { cache.setFocus(key) }
         let version = cache.version
         defer { seenVersion = version }
         guard version != seenVersion else { return false }
@@ -158,23 +168,54 @@ public struct TriagePane: Sendable {
         session?.toggleQueue(predictions: cache?.results ?? [:])
     }
 
-    /// Applies a session change that may reorder the slices, then re-aims the cache.
+    /// Switches the session to its next order (the cache keeps walking in patient order).
     public mutating func cycleOrdering() {
         session?.cycleOrdering(predictions: cache?.results ?? [:])
-        if let session { cache?.setOrder(session.order, focus: session.index) }
+    }
+
+    /// Opens the list of the session's walk, on the current slice, or closes it.
+    public mutating func toggleList() {
+        guard let session, queueList == nil else {
+            queueList = nil
+            return
+        }
+        queueList = TriageQueueList(order: session.order, current: session.current)
+    }
+
+    /// Moves the open list's cursor.
+    public mutating func moveList(by delta: Int) {
+        guard let order = session?.order else { return }
+        queueList?.move(by: delta, in: order)
+    }
+
+    /// Shows the slice under the list's cursor and closes the list.
+    public mutating func jumpToListed() {
+        if let key = queueList?.selected { session?.jump(to: key) }
+        queueList = nil
     }
 
     // MARK: Drawing
 
-    /// Draws the picker or the open session into `rect`.
-    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource, keys: KeyTable) {
-        guard session != nil else {
+    /// Draws the picker or the open session into `rect`; `showUnflagged`: whether the segmenter's
+    /// own mask is drawn (dimmed) where the classifier says no tumor.
+    public mutating func draw(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource, keys: KeyTable,
+                              showUnflagged: Bool = true) {
+        guard let session else {
             drawPicker(into: &buffer, rect: rect, style: style)
             return
         }
         let panel = min(48, max(34, rect.width * 3 / 8))
-        drawSlice(into: &buffer, rect: Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height), style: style, source: source)
-        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style, keys: keys)
+        let left = Rect(x: rect.x, y: rect.y, width: rect.width - panel, height: rect.height)
+        let segmenterOnly = PredictionOverlay.isSegmenterOnly(session.current.flatMap { cache?.prediction(for: $0) },
+                                                              showUnflagged: showUnflagged)
+        if var list = queueList {
+            list.draw(into: &buffer, rect: left, style: style, session: session, predictions: cache?.results ?? [:])
+            queueList = list
+        } else {
+            drawSlice(into: &buffer, rect: left, style: style, source: source, showUnflagged: showUnflagged)
+        }
+        drawPanel(into: &buffer, rect: Rect(x: rect.x + rect.width - panel, y: rect.y, width: panel, height: rect.height), style: style,
+                  keys: keys, segmenterOnly: segmenterOnly)
     }
 
     private mutating func drawPicker(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle) {
@@ -210,7 +251,7 @@ public struct TriagePane: Sendable {
                     foreground: classifiers.isEmpty || segmenters.isEmpty ? theme.accent : theme.muted, background: theme.background)
     }
 
-    private mutating func drawSlice(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource) {
+    private mutating func drawSlice(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, source: any SliceSource, showUnflagged: Bool) {
         guard let session, let key = session.current else {
             let empty = session?.queueOnly == true ? "the queue is empty so far (it fills as predictions arrive; v shows every slice)"
                 : "the dataset has no slices"
@@ -223,95 +264,12 @@ public struct TriagePane: Sendable {
             viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: nil, sliceID: "", caption: caption,
                         message: "cannot show this slice: \(error.description)")
         case .success(var loaded):
-            // A slice the classifier did not flag has an empty predicted mask, not a missing one.
-            if let p = cache?.prediction(for: key), !p.maskDropped {
-                loaded.prediction = p.mask ?? SliceMask(width: loaded.image.width, height: loaded.image.height,
-                                                        pixels: [UInt8](repeating: 0, count: loaded.image.width * loaded.image.height))
-            }
-            let id = SliceCache.key(patient: key.patient, slice: key.slice) + (loaded.prediction == nil ? "" : "+p")
-            viewer.draw(into: &buffer, rect: rect, focused: true, style: style, slice: loaded, sliceID: id, caption: caption, message: nil)
-        }
-    }
-
-    private func drawPanel(into buffer: inout CellBuffer, rect: Rect, style: PaneStyle, keys: KeyTable) {
-        guard let session else { return }
-        let theme = style.theme
-        buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
-        buffer.box(rect, title: "Triage", glyphs: style.glyphs, foreground: theme.focus, background: theme.background)
-        let inner = rect.inset(1)
-        var y = inner.y
-        func row(_ label: String, _ value: String, _ color: RGB? = nil, bold: Bool = false) {
-            guard y < inner.y + inner.height else { return }
-            buffer.text(label, x: inner.x + 1, y: y, maxWidth: 11, foreground: theme.muted, background: theme.background)
-            buffer.text(value, x: inner.x + 12, y: y, maxWidth: inner.width - 13, foreground: color ?? theme.foreground,
-                        background: theme.background, attributes: bold ? .bold : [])
-            y += 1
-        }
-        let parts = session.modelRun.split(separator: "+").map(String.init)
-        row("classifier", RunLabel.fitting(parts.first ?? "", width: inner.width - 13))
-        row("segmenter", RunLabel.fitting(parts.count > 1 ? parts[1] : "", width: inner.width - 13))
-        row("order", session.ordering.label)
-        row("decided", "\(session.decisions.count) of \(session.slices.count)")
-        let counts = session.counts
-        row(session.queueOnly ? "queue" : "all slices", "\(session.order.count): \(counts.toDo) to do, \(counts.accepted) acc, "
-            + "\(counts.rejected) rej, \(counts.flagged) flag", session.queueOnly ? theme.accent : nil)
-        if let key = session.current, let seen = seenPatients[key.patient] {
-            row("shipped", seen == "val" ? "seen in validation" : "seen in training", theme.accent)
-        }
-        if let cache {
-            let loading = style.glyphs == .unicode ? "loading models…" : "loading models..."
-            let progress = cache.failure.map { _ in "failed" } ?? (cache.isReady ? "\(cache.computedCount)/\(session.order.count) slices done" : loading)
-            row("inference", progress, cache.failure == nil ? theme.muted : theme.error)
-        }
-        y += 1
-        let key = session.current
-        if let failure = cache?.failure {
-            row("", failure, theme.error)
-        } else if let key, let p = cache?.prediction(for: key) {
-            row("P(tumor)", p.probability.map { String(format: "%.3f", $0) + (p.flagged ? "  flagged" : "") } ?? "-",
-                p.flagged ? theme.tumor : theme.foreground, bold: true)
-            row("Dice", p.dice.map { String(format: "%.3f", $0) + (p.predictedArea == 0 && p.truthArea == 0 ? "  (both empty)" : "") } ?? "no truth",
-                bold: true)
-            row("truth", p.truthArea.map { "\($0) px" } ?? "unknown", theme.overlayTruth)
-            row("predicted", "\(p.predictedArea) px", theme.overlayPrediction)
-        } else {
-            row("P(tumor)", style.glyphs == .unicode ? "predicting…" : "predicting...", theme.accent)
-            row("Dice", style.glyphs == .unicode ? "predicting…" : "predicting...", theme.accent)
-            y += 2
-        }
-        y += 1
-        let decision = session.currentDecision
-        let decisionColor: RGB = switch decision?.decision {
-        case .accept: theme.focus
-        case .reject: theme.error
-        case .flag: theme.accent
-        case nil: theme.muted
-        }
-        row("decision", decision?.decision.rawValue.uppercased() ?? "none", decisionColor, bold: true)
-        let rating = decision?.rating ?? session.pendingRating
-        row("rating", rating.map { "\($0.rawValue) \($0.label)" } ?? "-")
-        if let noteInput {
-            row("note", noteInput + (style.glyphs == .unicode ? "▏" : "_"), theme.accent)
-        } else if let pending = session.pendingNote {
-            row("note", pending + " (unsaved: a/r/f)", theme.accent)
-        } else {
-            row("note", decision?.note ?? "-")
-        }
-        y += 1
-        // The decision keys with what they mean, from the key table, one a line inside the box.
-        let shown: Set<Command> = [.accept, .reject, .flag, .rate1, .rate2, .rate3, .rate4, .note, .queue, .nextUndecided, .order, .back]
-        for binding in keys.bindings(.triage) where shown.contains(binding.command) && y < inner.y + inner.height - 1 {
-            let key = binding.keys.first?.label(glyphs: style.glyphs) ?? ""
-            let used = buffer.text(key, x: inner.x + 1, y: y, maxWidth: inner.width - 2, foreground: theme.accent, background: theme.background,
-                                   attributes: .bold)
-            buffer.text(" " + binding.label, x: inner.x + 1 + used, y: y, maxWidth: max(0, inner.width - 2 - used), foreground: theme.muted,
-                        background: theme.background)
-            y += 1
-        }
-        if let status = session.status {
-            let statusY = inner.y + inner.height - 1
-            buffer.text(status.text, x: inner.x + 1, y: statusY, maxWidth: inner.width - 2,
-                        foreground: status.isError ? theme.error : theme.focus, background: theme.background, attributes: .bold)
+            let overlay = PredictionOverlay.of(cache?.prediction(for: key), width: loaded.image.width, height: loaded.image.height,
+                                               showUnflagged: showUnflagged)
+            loaded.prediction = overlay?.mask
+            let id = SliceCache.key(patient: key.patient, slice: key.slice) + (overlay?.cacheSuffix ?? "")
+            viewer.draw(into: &buffer, rect: rect, focused: true, style: overlay?.style(style) ?? style, slice: loaded, sliceID: id,
+                        caption: caption + (overlay?.captionNote ?? ""), message: nil)
         }
     }
 }

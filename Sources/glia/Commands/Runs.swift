@@ -48,9 +48,11 @@ struct Runs: ParsableCommand {
         }
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        let header = ["RUN", "RECIPE", "STATUS", "EPOCHS", "BEST", "VAL LOSS", "VAL METRIC", "STARTED"]
+        // DATA names the dataset folder a run was trained on, so a run of another dataset stands out.
+        let header = ["RUN", "RECIPE", "STATUS", "DATA", "EPOCHS", "BEST", "VAL LOSS", "VAL METRIC", "STARTED"]
         let rows = runs.map { r in
-            [r.id, r.recipe, r.status, String(r.epochsDone), r.bestEpoch.map(String.init) ?? "-",
+            [r.id, r.recipe, r.status, (try? r.decodedConfiguration()).map { URL(fileURLWithPath: $0.dataPath).lastPathComponent } ?? "-",
+             String(r.epochsDone), r.bestEpoch.map(String.init) ?? "-",
              r.bestValidationLoss.map { String(format: "%.4f", $0) } ?? "-",
              r.bestValidationMetric.map { String(format: "%.4f", $0) } ?? "-",
              formatter.string(from: r.createdAt)]
