@@ -1,7 +1,8 @@
 // The real terminal, through ncursesw. The only file in Glia that calls curses.
 //
-// Colours: with a direct-colour terminfo (COLORS = 2^24, e.g. TERM=tmux-direct) and COLORTERM saying
-// truecolor/24bit, a colour is its 0xRRGGBB value (values 0-7 are palette slots, so they are
+// Colours: with a direct-colour terminfo (COLORS = 2^24, e.g. TERM=tmux-direct, or the family's
+// direct entry opened for TERM=xterm-256color, see `ColorMode`) and COLORTERM saying truecolor/24bit,
+// a colour is its 0xRRGGBB value (values 0-7 are palette slots, so they are
 // clamped to 8). Otherwise colours map to palette entries 16-255 (`Palette256`), or to the 8 basic
 // colours on terminals that have no more. Colour pairs come from `alloc_pair` and are kept across
 // frames (a slice step reuses most of them); when the table is full mid-frame we
@@ -76,8 +77,11 @@ public final class CursesScreen: Screen {
                  forceASCII: Bool, environment: [String: String]) throws {
         let utf8 = String(cString: nl_langinfo(nl_item(CODESET))) == "UTF-8"
         glyphMode = (utf8 && !forceASCII) ? .unicode : .ascii
-        // newterm, unlike initscr, returns nil for an unknown TERM instead of exiting.
-        guard let opened = newterm(term, output, input) else {
+        // newterm, unlike initscr, returns nil for an unknown TERM instead of exiting. A terminal
+        // said to do 24-bit colour gets its family's direct-colour entry when that is installed.
+        let named = term ?? environment["TERM"] ?? ""
+        let direct = ColorMode.fromEnvironment(environment) == .direct ? ColorMode.directTerminfo(for: named) : nil
+        guard let opened = direct.flatMap({ newterm($0, output, input) }) ?? newterm(term, output, input) else {
             let name = term ?? environment["TERM"] ?? "(unset)"
             throw TerminalError(description: "cannot open the terminal: unknown TERM '\(name)'")
         }
