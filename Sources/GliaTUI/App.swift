@@ -41,6 +41,13 @@ public final class App {
     private let keyFileNote: String
     /// Colours in use.
     public private(set) var theme: Theme
+    /// The graphics modes this terminal supports.
+    public let graphics: GraphicsSupport
+    /// How images are drawn now (cycled by the graphics key).
+    public internal(set) var graphicsMode: GraphicsMode
+    /// Images of the last frame for the screen to send with a pixel protocol (none while an
+    /// overlay covers them).
+    public private(set) var images: [ImagePlacement] = []
     /// False once the user quit; `run()` returns then.
     public internal(set) var isRunning = true
     private let themeDirectories: [URL]
@@ -54,15 +61,18 @@ public final class App {
     /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
     /// theme or key-file error found before the screen opened).
     public init(screen: any Screen, source: any SliceSource, theme: Theme, themeDirectories: [URL],
-                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil, keys: KeyTable = .standard, keyFile: URL? = nil) {
+                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil, keys: KeyTable = .standard, keyFile: URL? = nil,
+                graphics: GraphicsSupport = .textOnly) {
         self.screen = screen
+        self.graphics = graphics
+        graphicsMode = screen.glyphMode == .ascii ? .ascii : graphics.mode
         self.keys = keys
         keyFileNote = keyFile.map { "Keys can be remapped in \($0.path) (README: Keys)." } ?? "Keys can be remapped in a key file (README: Keys)."
         self.workbench = workbench
         self.browser = BrowserPane(source: source)
         self.theme = theme
         self.themeDirectories = themeDirectories
-        self.message = message ?? workbench?.message
+        self.message = message ?? workbench?.message ?? graphics.note.map { (text: $0, isError: false) }
         themeCycle = Self.themeNames(Theme.available(in: themeDirectories)).firstIndex(of: theme.name) ?? 0
     }
 
@@ -71,7 +81,8 @@ public final class App {
         var dirty = true
         while isRunning {
             if dirty {
-                screen.present(frame())
+                let built = frame()
+                screen.present(built, images: images)
                 dirty = false
             }
             if let event = screen.nextEvent(timeoutMilliseconds: workbench?.pollMilliseconds ?? 150) {
@@ -86,7 +97,9 @@ public final class App {
         }
     }
 
-    private var style: PaneStyle { PaneStyle(theme: theme, glyphs: screen.glyphMode) }
+    private var style: PaneStyle {
+        PaneStyle(theme: theme, glyphs: screen.glyphMode, graphics: graphicsMode, cellSize: graphics.cellSize)
+    }
 
     // MARK: Layout
 
@@ -111,6 +124,7 @@ public final class App {
     public func frame() -> CellBuffer {
         let columns = screen.columns, rows = screen.rows
         var buffer = CellBuffer(columns: columns, rows: rows, fill: Cell(" ", foreground: theme.foreground, background: theme.background))
+        images = []
         guard columns >= Self.minimumColumns, rows >= Self.minimumRows else {
             let lines = ["Terminal too small: \(columns)x\(rows)",
                          "Glia needs at least \(Self.minimumColumns)x\(Self.minimumRows).",
@@ -138,7 +152,15 @@ public final class App {
         drawStatus(into: &buffer, columns: columns, y: rows - 1)
         workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style, keys: keys)
         drawQuitLine(into: &buffer, columns: columns, y: rows - 1)
+        // The viewer whose image is on screen: the browser's, or triage's over it; none on the dashboard.
+        switch workbench?.mode ?? .browse {
+        case .browse: images = viewer.placement.map { [$0] } ?? []
+        case .triage:
+            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placement.map { [$0] } ?? []
+        case .dashboard: images = []
+        }
         if let page = helpPage {
+            images = []
             let modes = workbench?.activeModes.map { $0 + [.global] } ?? [.browser, .lists, .viewer, .image, .global]
             let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row, the wheel scrolls."] : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
@@ -235,6 +257,12 @@ public final class App {
         let hintWidth = quitQuestion ? HintBar.draw(keys, modes: [.quit], into: &buffer, y: y, width: columns / 2, style: style) : 0
         buffer.text(text, x: 1, y: y, maxWidth: max(0, columns - hintWidth - 2), foreground: theme.accent.readable(on: bg),
                     background: bg, attributes: .bold)
+    }
+
+    /// Next graphics mode (pixel protocols found, then the text modes); says which in the status bar.
+    func cycleGraphics() {
+        graphicsMode = graphics.next(after: graphicsMode, glyphs: screen.glyphMode)
+        message = ("graphics \(graphicsMode.label)", false)
     }
 
     /// Next theme among the built-in dark one and the theme files found; a broken file leaves an

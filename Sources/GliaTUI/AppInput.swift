@@ -66,6 +66,7 @@ extension App {
         case .help: helpPage = 0
         case .redraw: screen.invalidate()
         case .theme: cycleTheme()
+        case .graphics: cycleGraphics()
         case .stopAndQuit:
             quitQuestion = false
             workbench?.stopLiveRun()

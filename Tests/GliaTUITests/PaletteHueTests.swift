@@ -1,4 +1,5 @@
 import GliaData
+import GliaTestSupport
 import GliaTUI
 import XCTest
 
@@ -38,6 +39,27 @@ final class PaletteHueTests: XCTestCase {
             let index = Palette256.index(for: cell.foreground)
             XCTAssertFalse(isGray(index), "\(cell.foreground) -> \(index)")
         }
+    }
+
+    func testTheIssuesSliceKeepsTheTruthRedIn256Colours() throws {
+        guard let sample = Fixtures.sampleData else { throw XCTSkip("skipped: GLIA_SAMPLE_DATA is not set") }
+        let folder = sample.appendingPathComponent("TCGA_CS_4941_19960909")
+        let image = try TIFFImage.readImage(folder.appendingPathComponent("TCGA_CS_4941_19960909_13.tif")).value
+        let mask = try TIFFImage.readMask(folder.appendingPathComponent("TCGA_CS_4941_19960909_13_mask.tif")).value
+        XCTAssertGreaterThan(mask.area, 0, "slice 13 has a tumor")
+        var viewer = ViewerPane()
+        viewer.options.channel = .preContrast
+        for _ in 0..<5 { viewer.perform(.narrowWindow) }
+        for _ in 0..<3 { viewer.perform(.lowerLevel) }
+        // The pixels of the half-block grid (100 x 100) the truth covers at least half.
+        let raster = SliceRaster.render(image: image, truth: mask, prediction: nil, options: viewer.options, width: 100, height: 100)
+        var covered = 0, gray = 0
+        for (pixel, mark) in zip(raster.pixels, raster.marks) where mark & 1 != 0 {
+            covered += 1
+            if isGray(Palette256.index(for: pixel)) { gray += 1 }
+        }
+        XCTAssertGreaterThan(covered, 20)
+        XCTAssertEqual(gray, 0, "\(gray) of \(covered) truth pixels became palette grays")
     }
 
     func testTrueColourOverSSHOpensTheDirectEntry() throws {

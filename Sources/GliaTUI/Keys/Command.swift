@@ -54,8 +54,8 @@ public enum Command: String, CaseIterable, Sendable {
     case narrowWindow = "narrow-window", widenWindow = "widen-window", lowerLevel = "lower-level", raiseLevel = "raise-level"
     case zoomIn = "zoom-in", zoomOut = "zoom-out", panLeft = "pan-left", panRight = "pan-right", panUp = "pan-up", panDown = "pan-down"
     case resetView = "reset-view"
-    // Graphics modes (kitty, sixel, sextants, ...): the cycling command goes here, with its binding in
-    // `KeyTable.standard`'s image table.
+    // How images are drawn (kitty, sixel, sextants, ...), cycled.
+    case graphics
     // Dashboard and picker.
     case back, switchFocus = "switch-focus", start, pause, stop, compare, blocks, reload, showLive = "show-live"
     case previousValue = "previous-value", nextValue = "next-value"

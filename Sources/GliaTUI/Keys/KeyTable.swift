@@ -104,7 +104,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.panUp, [.character("K")], "pan up"),
             KeyBinding(.panDown, [.character("J")], "pan down"),
             KeyBinding(.resetView, [.character("0")], "reset window and zoom"),
-            // The graphics-mode key (cycling kitty, sixel, sextants, ...) goes here.
+            KeyBinding(.graphics, [.character("I")], "cycle graphics mode"),
         ],
         .dashboard: [
             KeyBinding(.start, [.enter], "start the form's run / open the run", hint: "start/open"),

@@ -3,19 +3,28 @@
 // The pane keeps the view settings (channel, window/level, zoom/pan, overlay) across slices, so
 // stepping through a volume compares like with like. The last render is cached by (slice, options,
 // size): redraws for other reasons (a list moved, the status bar changed) cost no resampling.
+//
+// In a pixel mode the image area is left blank and the pixels go out as `placement`, which the
+// screen sends after the cells. Kitty and iTerm2 scale an image to its cells themselves, so they get
+// the slice at about its own resolution (the pane's pixels divided by a whole factor, never more
+// than the pane shows); sixel has no scaling, so it gets every pixel of the pane.
 
 /// View settings and drawing of the slice viewer.
 public struct ViewerPane: Sendable {
     /// Renderer settings; colours are refreshed from the theme at each draw.
     public var options = RenderOptions()
+    /// The image to send with a pixel protocol after the last draw, nil when none.
+    public private(set) var placement: ImagePlacement?
     private var cacheKey: CacheKey?
     private var cached: CellBuffer?
+    private var cachedRaster: ImagePlacement?
 
     private struct CacheKey: Equatable, Sendable {
         var slice: String
         var options: RenderOptions
         var columns: Int
         var rows: Int
+        var cellSize: CellSize
     }
 
     /// A viewer with default settings.
@@ -55,6 +64,7 @@ public struct ViewerPane: Sendable {
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle,
                               slice: LoadedSlice?, sliceID: String, caption: String, message: String?) {
         let theme = style.theme
+        placement = nil
         buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
         buffer.box(rect, title: caption, glyphs: style.glyphs, foreground: style.border(focused: focused),
                    background: theme.background, titleAttributes: focused ? .bold : [])
@@ -65,8 +75,11 @@ public struct ViewerPane: Sendable {
         options.truthColor = theme.overlayTruth
         options.predictionColor = theme.overlayPrediction
         options.background = theme.viewerBackground
-        options.glyphs = style.glyphs
-        if let slice {
+        options.graphics = style.graphics
+        if let slice, style.graphics.isPixel {
+            buffer.fill(imageRect, with: Cell(" ", foreground: options.background, background: options.background))
+            placement = pixels(slice, id: sliceID, rect: imageRect, cellSize: style.cellSize)
+        } else if let slice {
             buffer.blit(render(slice, id: sliceID, columns: imageRect.width, rows: imageRect.height), x: imageRect.x, y: imageRect.y)
         } else {
             buffer.text(message ?? "no slice selected", x: inner.x + 1, y: inner.y + imageRect.height / 2,
@@ -78,13 +91,45 @@ public struct ViewerPane: Sendable {
     }
 
     private mutating func render(_ slice: LoadedSlice, id: String, columns: Int, rows: Int) -> CellBuffer {
-        let key = CacheKey(slice: id, options: options, columns: columns, rows: rows)
+        let key = CacheKey(slice: id, options: options, columns: columns, rows: rows, cellSize: .guess)
         if key == cacheKey, let cached { return cached }
         let cells = SliceRenderer.render(image: slice.image, truth: slice.truth, prediction: slice.prediction,
                                          options: options, columns: columns, rows: rows)
         cacheKey = key
         cached = cells
+        cachedRaster = nil
         return cells
+    }
+
+    /// The slice as pixels for `rect` (see the file comment for the resolution).
+    private mutating func pixels(_ slice: LoadedSlice, id: String, rect: Rect, cellSize: CellSize) -> ImagePlacement {
+        let key = CacheKey(slice: id, options: options, columns: rect.width, rows: rect.height, cellSize: cellSize)
+        if key == cacheKey, var cachedRaster {
+            cachedRaster.rect = rect
+            return cachedRaster
+        }
+        let raster = Self.pixelRaster(slice, options: options, columns: rect.width, rows: rect.height, cellSize: cellSize)
+        let made = ImagePlacement(rect: rect, raster: raster, mode: options.graphics, key: String(describing: key))
+        cacheKey = key
+        cached = nil
+        cachedRaster = made
+        return made
+    }
+
+    /// The raster a pixel protocol gets for `columns x rows` cells (see the file comment).
+    public static func pixelRaster(_ slice: LoadedSlice, options: RenderOptions, columns: Int, rows: Int, cellSize: CellSize) -> Raster {
+        let width = columns * cellSize.width, height = rows * cellSize.height
+        var factor = 1
+        if options.graphics != .sixel {
+            let zoom = max(1, min(16, options.zoom))
+            let shown = min(Double(width) / (Double(slice.image.width) / zoom), Double(height) / (Double(slice.image.height) / zoom))
+            factor = max(1, Int(shown))
+        }
+        let rasterW = max(1, (width + factor - 1) / factor), rasterH = max(1, (height + factor - 1) / factor)
+        // The terminal stretches the raster over the cells: its pixels are as tall as that stretch makes them.
+        let aspect = (Double(height) / Double(rasterH)) / (Double(width) / Double(rasterW))
+        return SliceRaster.render(image: slice.image, truth: slice.truth, prediction: slice.prediction, options: options,
+                                  width: rasterW, height: rasterH, pixelAspect: aspect)
     }
 
     /// Two legend lines; narrow viewers get the short form ("truth", "W 255") so nothing is cut.
@@ -119,5 +164,6 @@ public struct ViewerPane: Sendable {
         value(compact ? "W " : "window ", "\(Int(options.window.rounded()))")
         value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
         value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
+        value(compact ? "" : "graphics ", options.graphics.label)
     }
 }

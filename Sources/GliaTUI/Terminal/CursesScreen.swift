@@ -35,6 +35,11 @@ public final class CursesScreen: Screen {
 
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
+    private let output: UnsafeMutablePointer<FILE>
+    /// Images sent with a pixel protocol (nil: images are ignored, text modes only).
+    private var graphics: GraphicsWriter?
+    /// Image bytes still to send (deletions after an invalidation).
+    private var pendingImageBytes: [UInt8] = []
     private let basicColorsOnly: Bool
     private var shown: CellBuffer?
     private var pairs: [UInt64: Int32] = [:]
@@ -61,10 +66,12 @@ public final class CursesScreen: Screen {
 
     /// A screen of `columns x rows` whose output goes to /dev/null, for benchmarks: the same
     /// curses work (pairs, cells, escape sequences) without a terminal.
-    public static func offscreen(columns: Int, rows: Int, term: String, environment: [String: String]) throws -> CursesScreen {
+    /// `outputPath` replaces /dev/null with a file, for counting the bytes sent (`bytesWritten`).
+    public static func offscreen(columns: Int, rows: Int, term: String, environment: [String: String],
+                                 outputPath: String = "/dev/null") throws -> CursesScreen {
         setlocale(LC_ALL, "")
-        guard let output = fopen("/dev/null", "w"), let input = fopen("/dev/null", "r") else {
-            throw TerminalError(description: "cannot open /dev/null")
+        guard let output = fopen(outputPath, "w"), let input = fopen("/dev/null", "r") else {
+            throw TerminalError(description: "cannot open \(outputPath) for writing")
         }
         let screen = try CursesScreen(output: output, input: input, term: term, forceASCII: false, environment: environment)
         resizeterm(Int32(rows), Int32(columns))
@@ -86,6 +93,7 @@ public final class CursesScreen: Screen {
             throw TerminalError(description: "cannot open the terminal: unknown TERM '\(name)'")
         }
         screen = opened
+        self.output = output
         window = ncw_stdscr()
         set_escdelay(25)
         cbreak()
@@ -123,15 +131,35 @@ public final class CursesScreen: Screen {
         delscreen(screen)
     }
 
+    /// Sends images with a pixel protocol from now on; `tmux` wraps them for tmux passthrough.
+    public func enableImages(tmux: Bool) {
+        graphics = GraphicsWriter(tmux: tmux)
+    }
+
+    /// Bytes written to the output so far (a file given to `offscreen`; 0 for /dev/null and terminals).
+    public var bytesWritten: Int {
+        fflush(output)
+        return max(0, Int(lseek(fileno(output), 0, SEEK_CUR)))
+    }
+
     public func invalidate() {
         shown = nil
+        pendingImageBytes += graphics?.forget() ?? []
         // Repaint the physical terminal too (Ctrl-L after another program scribbled on it).
         clearok(window, true)
     }
 
     @discardableResult
-    public func present(_ frame: CellBuffer) -> Int {
+    public func present(_ frame: CellBuffer, images: [ImagePlacement]) -> Int {
         guard frame.columns == columns, frame.rows == rows else { return 0 }
+        var imageBytes = pendingImageBytes
+        pendingImageBytes = []
+        if graphics != nil {
+            let (repaint, bytes) = graphics!.update(images)
+            // Pixels (and placeholder text) of images gone are not in curses' picture of the screen.
+            for rect in repaint { wredrawln(window, Int32(rect.y), Int32(rect.height)) }
+            imageBytes += bytes
+        }
         var written = write(frame, since: shown)
         if written < 0 {
             // The pair table filled up mid-frame: start from a clean table and redraw everything.
@@ -144,6 +172,10 @@ public final class CursesScreen: Screen {
         shown = frame
         wnoutrefresh(window)
         doupdate()
+        if !imageBytes.isEmpty {
+            _ = imageBytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, output) }
+            fflush(output)
+        }
         return max(0, written)
     }
 
@@ -216,6 +248,7 @@ public final class CursesScreen: Screen {
             columns = Int(getmaxx(window))
             rows = Int(getmaxy(window))
             shown = nil
+            pendingImageBytes += graphics?.forget() ?? []
             return .resize(columns: columns, rows: rows)
         case KEY_MOUSE:
             var event = MEVENT()
