@@ -24,6 +24,8 @@ public final class App {
     public internal(set) var viewer = ViewerPane()
     /// The pane that receives keys.
     public internal(set) var focus = Focus.patients
+    /// Whether the viewer takes the whole body of the screen (the browser's lists hidden).
+    public internal(set) var viewerMaximized = false
     /// The page of the key overlay shown, nil when it is closed.
     public internal(set) var helpPage: Int?
     /// Whether the key overlay is open.
@@ -110,8 +112,12 @@ public final class App {
     }
 
     func layout(columns: Int, rows: Int) -> Layout {
-        let left = max(44, min(columns - 36, columns * 2 / 5))
         let body = rows - 2
+        if viewerMaximized {
+            let none = Rect(x: 0, y: 1, width: 0, height: 0)
+            return Layout(patients: none, slices: none, viewer: Rect(x: 0, y: 1, width: columns, height: body))
+        }
+        let left = max(44, min(columns - 36, columns * 2 / 5))
         let top = max(6, body * 9 / 20)
         return Layout(patients: Rect(x: 0, y: 1, width: left, height: top),
                       slices: Rect(x: 0, y: 1 + top, width: left, height: body - top),
@@ -143,8 +149,10 @@ public final class App {
             browser.decisions = workbench.browserDecisions
             browser.seenPatients = workbench.seenPatients
         }
-        browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
-        browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
+        if !viewerMaximized {
+            browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
+            browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
+        }
         let (slice, id, caption, problem) = currentSlice()
         viewer.draw(into: &buffer, rect: l.viewer, focused: focus == .viewer, style: style, slice: slice,
                     sliceID: id, caption: caption, message: problem)
@@ -161,8 +169,9 @@ public final class App {
         }
         if let page = helpPage {
             images = []
-            let modes = workbench?.activeModes.map { $0 + [.global] } ?? [.browser, .lists, .viewer, .image, .global]
-            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row, the wheel scrolls."] : []
+            let modes = workbench?.activeModes.map { $0 + [.global] }
+                ?? (viewer.options.cursor != nil ? [.cursor] : []) + [.browser, .lists, .viewer, .image, .global]
+            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor, the wheel scrolls."] : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
                                          notes: notes + [keyFileNote], into: &buffer,
                                          area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)

@@ -15,6 +15,8 @@ public enum KeyMode: String, CaseIterable, Sendable {
     case viewer
     /// How the image is drawn (browser and triage alike).
     case image
+    /// The readout cursor, while it is shown.
+    case cursor
     /// The training dashboard.
     case dashboard
     /// Triage's model-pair picker.
@@ -32,6 +34,7 @@ public enum KeyMode: String, CaseIterable, Sendable {
         case .lists: "Lists"
         case .viewer: "Viewer"
         case .image: "Image"
+        case .cursor: "Readout cursor"
         case .dashboard: "Dashboard"
         case .picker: "Triage: model pair"
         case .triage: "Triage"
@@ -53,7 +56,8 @@ public enum Command: String, CaseIterable, Sendable {
     case channel, overlay, opacityUp = "opacity-up", opacityDown = "opacity-down"
     case narrowWindow = "narrow-window", widenWindow = "widen-window", lowerLevel = "lower-level", raiseLevel = "raise-level"
     case zoomIn = "zoom-in", zoomOut = "zoom-out", panLeft = "pan-left", panRight = "pan-right", panUp = "pan-up", panDown = "pan-down"
-    case resetView = "reset-view"
+    case resetView = "reset-view", windowPreset = "window-preset", maximize
+    case readout, cursorLeft = "cursor-left", cursorRight = "cursor-right", cursorUp = "cursor-up", cursorDown = "cursor-down"
     // How images are drawn (kitty, sixel, sextants, ...), cycled.
     case graphics
     // Dashboard and picker.

@@ -8,6 +8,7 @@
 // screen sends after the cells. Kitty and iTerm2 scale an image to its cells themselves, so they get
 // the slice at about its own resolution (the pane's pixels divided by a whole factor, never more
 // than the pane shows); sixel has no scaling, so it gets every pixel of the pane.
+import GliaData
 
 /// View settings and drawing of the slice viewer.
 public struct ViewerPane: Sendable {
@@ -18,6 +19,10 @@ public struct ViewerPane: Sendable {
     private var cacheKey: CacheKey?
     private var cached: CellBuffer?
     private var cachedRaster: ImagePlacement?
+    /// Where the image went in the last draw, and its size, for the cursor and clicks.
+    private var lastImageRect = Rect(x: 0, y: 0, width: 0, height: 0)
+    private var lastImageSize = (width: 256, height: 256)
+    private var lastCell = (width: 1.0, height: 2.0)
 
     private struct CacheKey: Equatable, Sendable {
         var slice: String
@@ -48,6 +53,19 @@ public struct ViewerPane: Sendable {
         case .panRight: options.centerX = min(1, options.centerX + 0.1 / options.zoom)
         case .panUp: options.centerY = max(0, options.centerY - 0.1 / options.zoom)
         case .panDown: options.centerY = min(1, options.centerY + 0.1 / options.zoom)
+        case .windowPreset:
+            let current = WindowPreset.all.firstIndex { $0.matches(options) }
+            let next = WindowPreset.all[current.map { ($0 + 1) % WindowPreset.all.count } ?? 0]
+            options.window = next.window
+            options.level = next.level
+        case .readout:
+            options.cursor = options.cursor == nil ? ImagePoint(x: lastImageSize.width / 2, y: lastImageSize.height / 2) : nil
+        case .cursorLeft, .cursorRight, .cursorUp, .cursorDown:
+            guard let cursor = options.cursor else { return false }
+            let dx = command == .cursorLeft ? -1 : command == .cursorRight ? 1 : 0
+            let dy = command == .cursorUp ? -1 : command == .cursorDown ? 1 : 0
+            options.cursor = ImagePoint(x: max(0, min(lastImageSize.width - 1, cursor.x + dx)),
+                                        y: max(0, min(lastImageSize.height - 1, cursor.y + dy)))
         case .resetView:
             options.window = 255
             options.level = 127.5
@@ -70,12 +88,23 @@ public struct ViewerPane: Sendable {
                    background: theme.background, titleAttributes: focused ? .bold : [])
         let inner = rect.inset(1)
         guard inner.width > 0, inner.height > 0 else { return }
-        let legendRows = inner.height >= 6 ? 2 : 0
+        let readout = options.cursor != nil && slice != nil && inner.height >= 7
+        let legendRows = inner.height >= 6 ? (readout ? 3 : 2) : 0
         let imageRect = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - legendRows)
         options.truthColor = theme.overlayTruth
         options.predictionColor = theme.overlayPrediction
         options.background = theme.viewerBackground
         options.graphics = style.graphics
+        options.cursorColor = theme.accent
+        lastImageRect = imageRect
+        lastCell = style.graphics.isPixel ? (Double(style.cellSize.width), Double(style.cellSize.height)) : (1, 2)
+        if let slice {
+            lastImageSize = (slice.image.width, slice.image.height)
+            // A slice of another size than the last one keeps the cursor on the image.
+            if let c = options.cursor {
+                options.cursor = ImagePoint(x: min(c.x, slice.image.width - 1), y: min(c.y, slice.image.height - 1))
+            }
+        }
         if let slice, style.graphics.isPixel {
             buffer.fill(imageRect, with: Cell(" ", foreground: options.background, background: options.background))
             placement = pixels(slice, id: sliceID, rect: imageRect, cellSize: style.cellSize)
@@ -86,8 +115,44 @@ public struct ViewerPane: Sendable {
                         maxWidth: inner.width - 2, foreground: message == nil ? theme.muted : theme.error, background: theme.background)
         }
         guard legendRows > 0 else { return }
-        drawLegend(into: &buffer, x: inner.x, y: inner.y + inner.height - 2, width: inner.width, style: style,
+        drawLegend(into: &buffer, x: inner.x, y: inner.y + inner.height - legendRows, width: inner.width, style: style,
                    hasPrediction: slice?.prediction != nil)
+        if readout, let slice, let cursor = options.cursor {
+            buffer.text(Self.readout(slice, at: cursor), x: inner.x + 1, y: inner.y + inner.height - 1, maxWidth: inner.width - 2,
+                        foreground: theme.accent, background: theme.background, attributes: .bold)
+        }
+    }
+
+    /// Sets the cursor on the image pixel under cell (x, y) of the screen; false when the cell is
+    /// not on the image.
+    @discardableResult
+    public mutating func click(x: Int, y: Int) -> Bool {
+        let r = lastImageRect
+        guard r.contains(x: x, y: y),
+              let point = SliceRaster.imagePoint(imageWidth: lastImageSize.width, imageHeight: lastImageSize.height, options: options,
+                                                 areaWidth: Double(r.width) * lastCell.width, areaHeight: Double(r.height) * lastCell.height,
+                                                 x: (Double(x - r.x) + 0.5) * lastCell.width, y: (Double(y - r.y) + 0.5) * lastCell.height)
+        else { return false }
+        options.cursor = point
+        return true
+    }
+
+    /// The readout line: the cursor's pixel, each channel's stored intensity and the mask values.
+    public static func readout(_ slice: LoadedSlice, at point: ImagePoint) -> String {
+        let image = slice.image
+        guard point.x < image.width, point.y < image.height else { return "cursor outside the image" }
+        let base = (point.y * image.width + point.x) * image.channels
+        var parts = ["cursor \(point.x),\(point.y)"]
+        for channel in [ViewerChannel.preContrast, .flair, .postContrast] where channel.rawValue < image.channels {
+            parts.append("\(channel.label) \(image.pixels[base + channel.rawValue])")
+        }
+        func mask(_ name: String, _ m: SliceMask?) {
+            guard let m, m.width == image.width, m.height == image.height else { return }
+            parts.append("\(name) \(m.pixels[point.y * m.width + point.x])")
+        }
+        mask("truth", slice.truth)
+        mask("prediction", slice.prediction)
+        return parts.joined(separator: "  ")
     }
 
     private mutating func render(_ slice: LoadedSlice, id: String, columns: Int, rows: Int) -> CellBuffer {
@@ -156,7 +221,9 @@ public struct ViewerPane: Sendable {
 
         cx = x + 1
         row = y + 1
-        func value(_ label: String, _ text: String) {
+        // Optional values come last and only when they fit whole.
+        func value(_ label: String, _ text: String, optional: Bool = false) {
+            if optional, label.count + text.count > x + width - cx { return }
             put(label, theme.muted)
             put(text + "  ", theme.foreground, bold: true)
         }
@@ -165,5 +232,6 @@ public struct ViewerPane: Sendable {
         value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
         value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
         value(compact ? "" : "graphics ", options.graphics.label)
+        if let preset = WindowPreset.all.first(where: { $0.matches(options) }) { value("preset ", preset.name, optional: true) }
     }
 }

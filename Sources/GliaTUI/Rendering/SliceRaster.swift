@@ -112,7 +112,34 @@ public enum SliceRaster {
                 out.marks[(y + oy) * gridW + x + ox] = mark
             }
         }
+        if let cursor = options.cursor {
+            // The cross sits on the centre of the cursor's pixel; its arms scale with the image.
+            let cx = ox + Int(((Double(cursor.x) + 0.5 - sx0) * Double(dw) / sw).rounded(.down))
+            let cy = oy + Int(((Double(cursor.y) + 0.5 - sy0) * Double(dh) / sh).rounded(.down))
+            let arm = max(1, min(dw, dh) / 40)
+            for d in -arm...arm {
+                for (x, y) in [(cx + d, cy), (cx, cy + d)] where out.image.contains(x: x, y: y) {
+                    out.pixels[y * gridW + x] = options.cursorColor
+                }
+            }
+        }
         return out
+    }
+
+    /// The image pixel under (x, y) of an area of `areaWidth x areaHeight` the image is fitted
+    /// into (any unit in which image pixels are square on screen), as `render` places it; nil in
+    /// the margin.
+    public static func imagePoint(imageWidth: Int, imageHeight: Int, options: RenderOptions, areaWidth: Double, areaHeight: Double,
+                                  x: Double, y: Double) -> ImagePoint? {
+        guard imageWidth > 0, imageHeight > 0, areaWidth > 0, areaHeight > 0 else { return nil }
+        let zoom = max(1, min(16, options.zoom))
+        let sw = Double(imageWidth) / zoom, sh = Double(imageHeight) / zoom
+        let sx0 = max(0, min(Double(imageWidth) - sw, options.centerX * Double(imageWidth) - sw / 2))
+        let sy0 = max(0, min(Double(imageHeight) - sh, options.centerY * Double(imageHeight) - sh / 2))
+        let scale = min(areaWidth / sw, areaHeight / sh)
+        let px = sx0 + (x - (areaWidth - sw * scale) / 2) / scale, py = sy0 + (y - (areaHeight - sh * scale) / 2) / scale
+        guard px >= sx0, py >= sy0, px < sx0 + sw, py < sy0 + sh else { return nil }
+        return ImagePoint(x: min(imageWidth - 1, Int(px)), y: min(imageHeight - 1, Int(py)))
     }
 
     private static func matching(_ mask: SliceMask?, _ image: SliceImage) -> SliceMask? {

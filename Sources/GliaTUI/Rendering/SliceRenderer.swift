@@ -59,12 +59,30 @@ public struct RenderOptions: Sendable, Equatable {
     public var predictionColor: RGB = Theme.dark.overlayPrediction
     /// Colour around the image.
     public var background: RGB = Theme.dark.viewerBackground
+    /// The readout cursor, an image pixel, drawn as a small cross; nil when hidden.
+    public var cursor: ImagePoint?
+    /// Colour of the cursor's cross.
+    public var cursorColor: RGB = Theme.dark.accent
     /// How the image is drawn; a pixel mode renders as half blocks here (its cells are what shows
     /// when the image cannot be sent).
     public var graphics: GraphicsMode = .blocks
 
     /// Default options.
     public init() {}
+}
+
+/// A pixel of the slice image (column x, row y).
+public struct ImagePoint: Sendable, Equatable {
+    /// Column.
+    public var x: Int
+    /// Row.
+    public var y: Int
+
+    /// A point.
+    public init(x: Int, y: Int) {
+        self.x = x
+        self.y = y
+    }
 }
 
 /// Pure function from a slice (and masks) to cells.
