@@ -159,6 +159,19 @@ final class PixelProtocolTests: XCTestCase {
         }
     }
 
+    func testASixelScaledUpRepeatsEachPixelOverTheScreenPixelsItCovers() throws {
+        let colors = (0..<SixelEncoder.paletteSize).map(SixelEncoder.paletteColor)
+        let image = raster(7, 5) { i in colors[(i * 29) % colors.count] }
+        let (width, height, _, indices) = try decodeSixel(SixelEncoder.encode(image, width: 21, height: 13))
+        XCTAssertEqual(width, 21)
+        XCTAssertEqual(height, 13)
+        for y in 0..<13 {
+            for x in 0..<21 {
+                XCTAssertEqual(colors[indices[y * 21 + x]], image[x * 7 / 21, y * 5 / 13], "pixel \(x),\(y)")
+            }
+        }
+    }
+
     func testSixelMapsGraysToGraysAndColoursToTheCube() {
         for v in stride(from: 0, through: 255, by: 5) {
             let c = SixelEncoder.paletteColor(SixelEncoder.paletteIndex(RGB(UInt8(v), UInt8(v), UInt8(v))))

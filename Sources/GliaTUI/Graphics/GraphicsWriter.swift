@@ -80,7 +80,9 @@ public struct GraphicsWriter: Sendable {
                 }
             }
             return bytes
-        case .sixel: return wrap(SixelEncoder.encode(image.raster))
+        case .sixel:
+            let size = image.cellSize
+            return wrap(SixelEncoder.encode(image.raster, width: rect.width * size.width, height: rect.height * size.height))
         case .iterm: return wrap(ITermEncoder.encode(image.raster, columns: rect.width, rows: rect.height))
         case .sextants, .quadrants, .blocks, .ascii: return []
         }

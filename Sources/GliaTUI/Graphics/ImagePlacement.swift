@@ -15,12 +15,15 @@ public struct ImagePlacement: Sendable {
     public var mode: GraphicsMode
     /// Identity of the content: equal keys mean equal pixels.
     public var key: String
+    /// Pixel size of a cell (sixel, which the terminal does not scale, is enlarged to it).
+    public var cellSize: CellSize
 
     /// A placement.
-    public init(rect: Rect, raster: Raster, mode: GraphicsMode, key: String) {
+    public init(rect: Rect, raster: Raster, mode: GraphicsMode, key: String, cellSize: CellSize = .guess) {
         self.rect = rect
         self.raster = raster
         self.mode = mode
         self.key = key
+        self.cellSize = cellSize
     }
 }

@@ -2,7 +2,11 @@
 // `ESC P q`, raster attributes `"1;1;W;H`, a palette of `#n;2;r;g;b` (components in percent), then
 // bands of six pixel rows: per colour `#n` and one character per column (63 + the six bits, top
 // pixel = bit 0), runs of four or more as `!count char`, `$` back to the band's start for the next
-// colour and `-` to the next band; `ESC \` ends it. Sixel has no scaling: every screen pixel is sent.
+// colour and `-` to the next band; `ESC \` ends it. Sixel has no scaling: every screen pixel is sent,
+// so a raster at about the slice's own resolution is quantized once and each of its pixels repeated
+// over the screen pixels it covers (nearest neighbour) while the bands are built. Per band, columns
+// are walked left to right and each colour keeps the columns it touches in order, so a colour's line
+// is written from that list (gaps as `?` runs) without scanning the whole width once per colour.
 //
 // The palette is fixed, so no image needs a pass to build one: 64 grays (the slice itself) and a
 // 6x6x5 colour cube (overlays and the composite), 244 entries of the 256 registers terminals give.
@@ -34,9 +38,12 @@ public enum SixelEncoder {
         return RGB(value(i / (cube.1 * cube.2), cube.0), value((i / cube.2) % cube.1, cube.1), value(i % cube.2, cube.2))
     }
 
-    /// The whole sixel image for `raster`.
-    public static func encode(_ raster: Raster) -> [UInt8] {
-        let width = raster.width, height = raster.height
+    /// The whole sixel image for `raster`, pixel for pixel.
+    public static func encode(_ raster: Raster) -> [UInt8] { encode(raster, width: raster.width, height: raster.height) }
+
+    /// The sixel image of `raster` scaled to `width x height` screen pixels (nearest neighbour).
+    public static func encode(_ raster: Raster, width: Int, height: Int) -> [UInt8] {
+        guard width > 0, height > 0, raster.width > 0, raster.height > 0 else { return [] }
         var out = [UInt8]()
         out.reserveCapacity(width * height / 2)
         func append(_ s: String) { out.append(contentsOf: s.utf8) }
@@ -45,6 +52,8 @@ public enum SixelEncoder {
             out.append(UInt8(48 + n % 10))
         }
         let indices = raster.pixels.map(paletteIndex)
+        let columnOf = (0..<width).map { $0 * raster.width / width }
+        let rowStart = (0..<height).map { $0 * raster.height / height * raster.width }
         append("\u{1B}Pq\"1;1;\(width);\(height)")
         var defined = [Bool](repeating: false, count: paletteSize)
         for i in indices { defined[i] = true }
@@ -53,26 +62,25 @@ public enum SixelEncoder {
             func percent(_ v: UInt8) -> Int { (Int(v) * 100 + 127) / 255 }
             append("#\(i);2;\(percent(c.r));\(percent(c.g));\(percent(c.b))")
         }
-        // Per band: the six-bit column values of each colour present, and where each colour starts and ends.
+        // Per band: the six-bit column values of each colour present, and the columns each one touches.
         var bits = [UInt8](repeating: 0, count: paletteSize * width)
-        var first = [Int](repeating: Int.max, count: paletteSize), last = [Int](repeating: -1, count: paletteSize)
+        var columns = [[Int]](repeating: [], count: paletteSize)
         var used: [Int] = []
         for top in stride(from: 0, to: height, by: 6) {
             used.removeAll(keepingCapacity: true)
-            for dy in 0..<min(6, height - top) {
-                let row = (top + dy) * width
-                for x in 0..<width {
-                    let c = indices[row + x]
-                    if last[c] < 0 { used.append(c) }
+            let rows = rowStart[top..<min(height, top + 6)]
+            for x in 0..<width {
+                let sx = columnOf[x]
+                for (dy, start) in rows.enumerated() {
+                    let c = indices[start + sx]
+                    if columns[c].isEmpty { used.append(c) }
+                    if bits[c * width + x] == 0 { columns[c].append(x) }
                     bits[c * width + x] |= 1 << dy
-                    first[c] = min(first[c], x)
-                    last[c] = max(last[c], x)
                 }
             }
             for (k, c) in used.enumerated() {
                 out.append(UInt8(ascii: "#"))
                 number(c)
-                var x = 0
                 let base = c * width
                 func run(_ value: UInt8, _ count: Int) {
                     if count >= 4 {
@@ -83,18 +91,19 @@ public enum SixelEncoder {
                         for _ in 0..<count { out.append(63 + value) }
                     }
                 }
-                if first[c] > 0 { run(0, first[c]) }
-                x = first[c]
-                while x <= last[c] {
-                    let value = bits[base + x]
-                    var end = x + 1
-                    while end <= last[c] && bits[base + end] == value { end += 1 }
-                    run(value, end - x)
-                    x = end
+                var x = 0, i = 0
+                let list = columns[c]
+                while i < list.count {
+                    if list[i] > x { run(0, list[i] - x) }
+                    let value = bits[base + list[i]]
+                    var j = i + 1
+                    while j < list.count, list[j] == list[j - 1] + 1, bits[base + list[j]] == value { j += 1 }
+                    run(value, j - i)
+                    x = list[j - 1] + 1
+                    i = j
                 }
-                for i in first[c]...last[c] { bits[base + i] = 0 }
-                first[c] = Int.max
-                last[c] = -1
+                for column in list { bits[base + column] = 0 }
+                columns[c].removeAll(keepingCapacity: true)
                 out.append(UInt8(ascii: k == used.count - 1 ? "-" : "$"))
             }
         }

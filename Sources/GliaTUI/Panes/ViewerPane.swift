@@ -5,9 +5,9 @@
 // size): redraws for other reasons (a list moved, the status bar changed) cost no resampling.
 //
 // In a pixel mode the image area is left blank and the pixels go out as `placement`, which the
-// screen sends after the cells. Kitty and iTerm2 scale an image to its cells themselves, so they get
-// the slice at about its own resolution (the pane's pixels divided by a whole factor, never more
-// than the pane shows); sixel has no scaling, so it gets every pixel of the pane.
+// screen sends after the cells. The raster has about the slice's own resolution (the pane's pixels
+// divided by a whole factor, never more than the pane shows): kitty and iTerm2 scale it to the cells
+// themselves, and sixel, which has no scaling, repeats its pixels up to the pane's while encoding.
 import GliaData
 
 /// View settings and drawing of the slice viewer.
@@ -174,7 +174,7 @@ public struct ViewerPane: Sendable {
             return cachedRaster
         }
         let raster = Self.pixelRaster(slice, options: options, columns: rect.width, rows: rect.height, cellSize: cellSize)
-        let made = ImagePlacement(rect: rect, raster: raster, mode: options.graphics, key: String(describing: key))
+        let made = ImagePlacement(rect: rect, raster: raster, mode: options.graphics, key: String(describing: key), cellSize: cellSize)
         cacheKey = key
         cached = nil
         cachedRaster = made
@@ -184,12 +184,9 @@ public struct ViewerPane: Sendable {
     /// The raster a pixel protocol gets for `columns x rows` cells (see the file comment).
     public static func pixelRaster(_ slice: LoadedSlice, options: RenderOptions, columns: Int, rows: Int, cellSize: CellSize) -> Raster {
         let width = columns * cellSize.width, height = rows * cellSize.height
-        var factor = 1
-        if options.graphics != .sixel {
-            let zoom = max(1, min(16, options.zoom))
-            let shown = min(Double(width) / (Double(slice.image.width) / zoom), Double(height) / (Double(slice.image.height) / zoom))
-            factor = max(1, Int(shown))
-        }
+        let zoom = max(1, min(16, options.zoom))
+        let shown = min(Double(width) / (Double(slice.image.width) / zoom), Double(height) / (Double(slice.image.height) / zoom))
+        let factor = max(1, Int(shown))
         let rasterW = max(1, (width + factor - 1) / factor), rasterH = max(1, (height + factor - 1) / factor)
         // The terminal stretches the raster over the cells: its pixels are as tall as that stretch makes them.
         let aspect = (Double(height) / Double(rasterH)) / (Double(width) / Double(rasterW))

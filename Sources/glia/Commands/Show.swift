@@ -115,7 +115,8 @@ struct Show: AsyncParsableCommand {
                                columns: Int, rows: Int, support: GraphicsSupport) -> [UInt8] {
         let raster = ViewerPane.pixelRaster(LoadedSlice(image: slice, truth: truth, prediction: prediction), options: options,
                                             columns: columns, rows: rows, cellSize: support.cellSize)
-        let placement = ImagePlacement(rect: Rect(x: 0, y: 0, width: columns, height: rows), raster: raster, mode: options.graphics, key: "show")
+        let placement = ImagePlacement(rect: Rect(x: 0, y: 0, width: columns, height: rows), raster: raster, mode: options.graphics, key: "show",
+                                       cellSize: support.cellSize)
         var bytes = Array(String(repeating: "\n", count: rows).utf8) + Array("\u{1B}[\(rows)A\r\u{1B}7".utf8)
         bytes += GraphicsWriter.image(placement, id: 1, tmux: support.tmux)
         bytes += Array("\u{1B}8\u{1B}[\(rows)B\r".utf8)
