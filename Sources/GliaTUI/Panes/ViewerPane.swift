@@ -228,7 +228,7 @@ public struct ViewerPane: Sendable {
         value(compact ? "W " : "window ", "\(Int(options.window.rounded()))")
         value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
         value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
-        value(compact ? "" : "graphics ", options.graphics.label)
+        value(compact ? "" : "graphics ", options.graphics.label, optional: true)
         if let preset = WindowPreset.all.first(where: { $0.matches(options) }) { value("preset ", preset.name, optional: true) }
     }
 }
