@@ -68,21 +68,21 @@ public enum GraphicsDetector {
             return GraphicsSupport(pixelModes: passthrough == .off ? [] : found, mode: mode, cellSize: size, tmux: inTmux)
         case .mode(let mode):
             if passthrough == .off {
-                return GraphicsSupport(pixelModes: [], mode: text, cellSize: size, tmux: true, note: passthroughNote(mode, text))
+                return GraphicsSupport(pixelModes: [], mode: text, cellSize: size, tmux: true, note: passthroughNote(mode))
             }
             // Asked for by name: trusted, even where detection found nothing.
             return GraphicsSupport(pixelModes: [mode] + found.filter { $0 != mode }, mode: mode, cellSize: size, tmux: inTmux)
         case .auto:
             if passthrough == .off, let best = found.first {
-                return GraphicsSupport(pixelModes: [], mode: text, cellSize: size, tmux: true, note: passthroughNote(best, text))
+                return GraphicsSupport(pixelModes: [], mode: text, cellSize: size, tmux: true, note: passthroughNote(best))
             }
             return GraphicsSupport(pixelModes: found, mode: found.first ?? text, cellSize: size, tmux: inTmux)
         }
     }
 
-    private static func passthroughNote(_ mode: GraphicsMode, _ text: GraphicsMode) -> String {
-        "tmux allow-passthrough is off, so \(mode.label) images cannot reach the terminal: showing \(text.label) "
-            + "(tmux set -g allow-passthrough on, then restart glia)"
+    /// Short enough for an 80-column status bar; the legend names the text mode used instead.
+    private static func passthroughNote(_ mode: GraphicsMode) -> String {
+        "allow-passthrough is off in tmux: \(mode.label) needs tmux set -g allow-passthrough on"
     }
 
     /// Detects the terminal this process runs on: tmux's settings inside tmux, the environment,

@@ -143,15 +143,15 @@ public struct ViewerPane: Sendable {
         guard point.x < image.width, point.y < image.height else { return "cursor outside the image" }
         let base = (point.y * image.width + point.x) * image.channels
         var parts = ["cursor \(point.x),\(point.y)"]
-        for channel in [ViewerChannel.preContrast, .flair, .postContrast] where channel.rawValue < image.channels {
-            parts.append("\(channel.label) \(image.pixels[base + channel.rawValue])")
+        for (index, name) in ["pre", "FLAIR", "post"].enumerated() where index < image.channels {
+            parts.append("\(name) \(image.pixels[base + index])")
         }
         func mask(_ name: String, _ m: SliceMask?) {
             guard let m, m.width == image.width, m.height == image.height else { return }
             parts.append("\(name) \(m.pixels[point.y * m.width + point.x])")
         }
         mask("truth", slice.truth)
-        mask("prediction", slice.prediction)
+        mask("pred", slice.prediction)
         return parts.joined(separator: "  ")
     }
 
