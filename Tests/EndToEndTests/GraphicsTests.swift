@@ -70,6 +70,22 @@ final class GraphicsTests: XCTestCase {
         try tmux.waitFor(text: "rc=0")
     }
 
+    func testALateAnswerToTheGraphicsQueryIsNotTakenForKeys() throws {
+        let tmux = try start("", passthrough: nil)
+        defer { tmux.close() }
+        try tmux.waitFor("the first frame") { $0.contains("channel FLAIR") && $0.contains("q quit") }
+        // DA1 and XTVERSION replies arriving after the query's cap: `[` would narrow the window, `c` cycle the channel.
+        try tmux.sendLiteral("\u{1B}[?62;4;22c\u{1B}P>|XTerm(390)\u{1B}\\\u{1B}_Gi=31;OK\u{1B}\\")
+        usleep(400_000)
+        var screen = try tmux.capture()
+        XCTAssertTrue(screen.contains("channel FLAIR") && screen.contains("window 255"), screen)
+        try tmux.send("c")
+        screen = try tmux.waitFor(text: "channel post-contrast")
+        XCTAssertTrue(screen.contains("window 255"))
+        try tmux.send("q")
+        try tmux.waitFor(text: "rc=0")
+    }
+
     func testBadGraphicsValueIsOneLineNamingIt() throws {
         let result = try WorkstationTests.runGlia(["--graphics", "png"])
         XCTAssertNotEqual(result.status, 0)

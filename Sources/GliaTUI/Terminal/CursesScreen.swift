@@ -239,7 +239,34 @@ public final class CursesScreen: Screen {
             return Interrupt.pending.exchange(false, ordering: .relaxed) ? .key(.control("c")) : nil
         }
         if status == KEY_CODE_YES { return functionKey(Int32(ch)) }
+        if ch == 27, skipTerminalReply() { return nil }
         return characterKey(UInt32(ch))
+    }
+
+    /// A terminal's late answer to the start-up graphics query (or any escape sequence that is no
+    /// key curses knows) arrives as Esc and then the sequence's bytes: read and dropped, so the `[`,
+    /// `4` and `c` of `ESC [ ? 62 ; 4 c` do not act as keys. An Esc with nothing right after it is a key.
+    private func skipTerminalReply() -> Bool {
+        wtimeout(window, 0)
+        var next: wint_t = 0
+        guard wget_wch(window, &next) == OK else { return false }
+        let introducer = UInt32(next)
+        // CSI ([) ends with a byte in @...~; DCS (P), APC (_) and OSC (]) with ESC \ or BEL.
+        guard [0x5B, 0x50, 0x5F, 0x5D].contains(introducer) else {
+            unget_wch(wchar_t(bitPattern: next))
+            return false
+        }
+        wtimeout(window, 50)
+        var previous: UInt32 = 0
+        for _ in 0..<65_536 {
+            var c: wint_t = 0
+            guard wget_wch(window, &c) != ERR else { return true }
+            let v = UInt32(c)
+            let ended = introducer == 0x5B ? (0x40...0x7E).contains(v) : v == 0x07 || (previous == 27 && v == 0x5C)
+            if ended { return true }
+            previous = v
+        }
+        return true
     }
 
     private func functionKey(_ code: Int32) -> InputEvent? {
