@@ -24,6 +24,8 @@ public final class App {
     public internal(set) var viewer = ViewerPane()
     /// The pane that receives keys.
     public internal(set) var focus = Focus.patients
+    /// Whether the viewer takes the whole body of the screen (the browser's lists hidden).
+    public internal(set) var viewerMaximized = false
     /// The page of the key overlay shown, nil when it is closed.
     public internal(set) var helpPage: Int?
     /// Whether the key overlay is open.
@@ -41,6 +43,13 @@ public final class App {
     private let keyFileNote: String
     /// Colours in use.
     public private(set) var theme: Theme
+    /// The graphics modes this terminal supports.
+    public let graphics: GraphicsSupport
+    /// How images are drawn now (cycled by the graphics key).
+    public internal(set) var graphicsMode: GraphicsMode
+    /// Images of the last frame for the screen to send with a pixel protocol (none while an
+    /// overlay covers them).
+    public private(set) var images: [ImagePlacement] = []
     /// False once the user quit; `run()` returns then.
     public internal(set) var isRunning = true
     private let themeDirectories: [URL]
@@ -54,15 +63,18 @@ public final class App {
     /// A workstation on `screen` showing `source`. `message` starts in the status bar (e.g. a
     /// theme or key-file error found before the screen opened).
     public init(screen: any Screen, source: any SliceSource, theme: Theme, themeDirectories: [URL],
-                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil, keys: KeyTable = .standard, keyFile: URL? = nil) {
+                message: (text: String, isError: Bool)? = nil, workbench: Workbench? = nil, keys: KeyTable = .standard, keyFile: URL? = nil,
+                graphics: GraphicsSupport = .textOnly) {
         self.screen = screen
+        self.graphics = graphics
+        graphicsMode = screen.glyphMode == .ascii ? .ascii : graphics.mode
         self.keys = keys
         keyFileNote = keyFile.map { "Keys can be remapped in \($0.path) (README: Keys)." } ?? "Keys can be remapped in a key file (README: Keys)."
         self.workbench = workbench
         self.browser = BrowserPane(source: source)
         self.theme = theme
         self.themeDirectories = themeDirectories
-        self.message = message ?? workbench?.message
+        self.message = message ?? workbench?.message ?? graphics.note.map { (text: $0, isError: false) }
         themeCycle = Self.themeNames(Theme.available(in: themeDirectories)).firstIndex(of: theme.name) ?? 0
     }
 
@@ -71,7 +83,8 @@ public final class App {
         var dirty = true
         while isRunning {
             if dirty {
-                screen.present(frame())
+                let built = frame()
+                screen.present(built, images: images)
                 dirty = false
             }
             if let event = screen.nextEvent(timeoutMilliseconds: workbench?.pollMilliseconds ?? 150) {
@@ -86,7 +99,9 @@ public final class App {
         }
     }
 
-    private var style: PaneStyle { PaneStyle(theme: theme, glyphs: screen.glyphMode) }
+    private var style: PaneStyle {
+        PaneStyle(theme: theme, glyphs: screen.glyphMode, graphics: graphicsMode, cellSize: graphics.cellSize)
+    }
 
     // MARK: Layout
 
@@ -97,8 +112,12 @@ public final class App {
     }
 
     func layout(columns: Int, rows: Int) -> Layout {
-        let left = max(44, min(columns - 36, columns * 2 / 5))
         let body = rows - 2
+        if viewerMaximized {
+            let none = Rect(x: 0, y: 1, width: 0, height: 0)
+            return Layout(patients: none, slices: none, viewer: Rect(x: 0, y: 1, width: columns, height: body))
+        }
+        let left = max(44, min(columns - 36, columns * 2 / 5))
         let top = max(6, body * 9 / 20)
         return Layout(patients: Rect(x: 0, y: 1, width: left, height: top),
                       slices: Rect(x: 0, y: 1 + top, width: left, height: body - top),
@@ -111,6 +130,7 @@ public final class App {
     public func frame() -> CellBuffer {
         let columns = screen.columns, rows = screen.rows
         var buffer = CellBuffer(columns: columns, rows: rows, fill: Cell(" ", foreground: theme.foreground, background: theme.background))
+        images = []
         guard columns >= Self.minimumColumns, rows >= Self.minimumRows else {
             let lines = ["Terminal too small: \(columns)x\(rows)",
                          "Glia needs at least \(Self.minimumColumns)x\(Self.minimumRows).",
@@ -129,8 +149,10 @@ public final class App {
                                       version: workbench.browserCache?.version ?? -1)
             browser.seenPatients = workbench.seenPatients
         }
-        browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
-        browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
+        if !viewerMaximized {
+            browser.drawPatients(into: &buffer, rect: l.patients, focused: focus == .patients, style: style)
+            browser.drawSlices(into: &buffer, rect: l.slices, focused: focus == .slices, style: style)
+        }
         let (slice, id, caption, problem, overlay) = currentSlice()
         viewer.draw(into: &buffer, rect: l.viewer, focused: focus == .viewer, style: overlay?.style(style) ?? style, slice: slice,
                     sliceID: id, caption: caption + (overlay?.captionNote ?? ""), message: problem)
@@ -138,9 +160,18 @@ public final class App {
         drawStatus(into: &buffer, columns: columns, y: rows - 1)
         workbench?.draw(into: &buffer, rect: Rect(x: 0, y: 1, width: columns, height: rows - 2), statusY: rows - 1, style: style, keys: keys)
         drawQuitLine(into: &buffer, columns: columns, y: rows - 1)
+        // The viewer whose image is on screen: the browser's, or triage's over it; none on the dashboard.
+        switch workbench?.mode ?? .browse {
+        case .browse: images = viewer.placement.map { [$0] } ?? []
+        case .triage:
+            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placement.map { [$0] } ?? []
+        case .dashboard: images = []
+        }
         if let page = helpPage {
-            let modes = workbench?.activeModes.map { $0 + [.global] } ?? [.browser, .lists, .viewer, .image, .global]
-            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row, the wheel scrolls."] : []
+            images = []
+            let modes = workbench?.activeModes.map { $0 + [.global] }
+                ?? (viewer.options.cursor != nil ? [.cursor] : []) + [.browser, .lists, .viewer, .image, .global]
+            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor, the wheel scrolls."] : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
                                          notes: notes + [keyFileNote], into: &buffer,
                                          area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
@@ -234,6 +265,12 @@ public final class App {
         let hintWidth = quitQuestion ? HintBar.draw(keys, modes: [.quit], into: &buffer, y: y, width: columns / 2, style: style) : 0
         buffer.text(text, x: 1, y: y, maxWidth: max(0, columns - hintWidth - 2), foreground: theme.accent.readable(on: bg),
                     background: bg, attributes: .bold)
+    }
+
+    /// Next graphics mode (pixel protocols found, then the text modes); says which in the status bar.
+    func cycleGraphics() {
+        graphicsMode = graphics.next(after: graphicsMode, glyphs: screen.glyphMode)
+        message = ("graphics \(graphicsMode.label)", false)
     }
 
     /// Next theme among the built-in dark one and the theme files found; a broken file leaves an

@@ -9,8 +9,12 @@ extension App {
     /// The modes whose keys are live now, first shadowing later ones.
     public var activeModes: [KeyMode] {
         if quitQuestion { return [.quit] }
-        if let modes = workbench?.activeModes { return modes + [.global] }
-        return (focus == .viewer ? [.browser, .viewer, .image] : [.browser, .lists, .image]) + [.global]
+        if let modes = workbench?.activeModes {
+            let cursor = workbench?.mode == .triage && workbench?.triage.viewer.options.cursor != nil
+            return (cursor ? [.cursor] : []) + modes + [.global]
+        }
+        let cursor: [KeyMode] = viewer.options.cursor != nil ? [.cursor] : []
+        return cursor + (focus == .viewer ? [.browser, .viewer, .image] : [.browser, .lists, .image]) + [.global]
     }
 
     /// Whether the screen is too small to draw the workstation (only quit works then).
@@ -66,6 +70,7 @@ extension App {
         case .help: helpPage = 0
         case .redraw: screen.invalidate()
         case .theme: cycleTheme()
+        case .graphics: cycleGraphics()
         case .stopAndQuit:
             quitQuestion = false
             workbench?.stopLiveRun()
@@ -95,8 +100,16 @@ extension App {
 
     private func performBrowser(_ command: Command) {
         switch command {
-        case .nextPane: focus = Focus(rawValue: (focus.rawValue + 1) % Focus.allCases.count)!
-        case .previousPane: focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
+        case .maximize:
+            viewerMaximized.toggle()
+            if viewerMaximized { focus = .viewer }
+        // Moving to a list shows the lists again: a hidden pane never has the keyboard.
+        case .nextPane:
+            viewerMaximized = false
+            focus = Focus(rawValue: (focus.rawValue + 1) % Focus.allCases.count)!
+        case .previousPane:
+            viewerMaximized = false
+            focus = Focus(rawValue: (focus.rawValue + Focus.allCases.count - 1) % Focus.allCases.count)!
         case .enterPane where focus != .viewer: focus = Focus(rawValue: focus.rawValue + 1)!
         case .filter where focus != .viewer:
             filterInput = focus == .patients ? browser.patientFilter : browser.sliceFilter
@@ -180,7 +193,11 @@ extension App {
             }
         } else if l.viewer.contains(x: mouse.x, y: mouse.y) {
             focus = .viewer
-            if mouse.kind != .click { browser.stepSlice(by: step) }
+            if mouse.kind == .click {
+                viewer.click(x: mouse.x, y: mouse.y)
+            } else {
+                browser.stepSlice(by: step)
+            }
         }
     }
 }

@@ -140,7 +140,7 @@ final class SliceRendererTests: XCTestCase {
         let image = gray([[0, 255, 255], [0, 255, 255]])
         let mask = SliceMask(width: 3, height: 2, pixels: [0, 0, 1, 0, 0, 1])
         var options = RenderOptions()
-        options.glyphs = .ascii
+        options.graphics = .ascii
         let cells = SliceRenderer.render(image: image, truth: mask, prediction: nil, options: options, columns: 3, rows: 1)
         XCTAssertEqual(cells.plainText, [" @o"])
         XCTAssertEqual(cells[2, 0].foreground, options.truthColor)

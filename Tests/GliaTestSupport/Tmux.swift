@@ -60,6 +60,12 @@ public final class TmuxSession {
         try run(["send-keys", "-t", "main", "-l", text])
     }
 
+    /// Runs any tmux command on this server (`set -g allow-passthrough on`, ...); its output.
+    @discardableResult
+    public func command(_ arguments: String...) throws -> String {
+        try run(arguments)
+    }
+
     /// Resizes the window (the program gets SIGWINCH).
     public func resize(columns: Int, rows: Int) throws {
         try run(["resize-window", "-t", "main", "-x", "\(columns)", "-y", "\(rows)"])

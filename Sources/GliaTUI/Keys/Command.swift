@@ -15,6 +15,8 @@ public enum KeyMode: String, CaseIterable, Sendable {
     case viewer
     /// How the image is drawn (browser and triage alike).
     case image
+    /// The readout cursor, while it is shown.
+    case cursor
     /// The training dashboard.
     case dashboard
     /// Triage's model-pair picker.
@@ -34,6 +36,7 @@ public enum KeyMode: String, CaseIterable, Sendable {
         case .lists: "Lists"
         case .viewer: "Viewer"
         case .image: "Image"
+        case .cursor: "Readout cursor"
         case .dashboard: "Dashboard"
         case .picker: "Triage: model pair"
         case .triage: "Triage"
@@ -56,11 +59,12 @@ public enum Command: String, CaseIterable, Sendable {
     case channel, overlay, opacityUp = "opacity-up", opacityDown = "opacity-down"
     case narrowWindow = "narrow-window", widenWindow = "widen-window", lowerLevel = "lower-level", raiseLevel = "raise-level"
     case zoomIn = "zoom-in", zoomOut = "zoom-out", panLeft = "pan-left", panRight = "pan-right", panUp = "pan-up", panDown = "pan-down"
-    case resetView = "reset-view"
+    case resetView = "reset-view", windowPreset = "window-preset", maximize
     /// Where the classifier says no tumor: show or hide the segmenter's own mask (dimmed).
     case segmenterMask = "segmenter-mask"
-    // Graphics modes (kitty, sixel, sextants, ...): the cycling command goes here, with its binding in
-    // `KeyTable.standard`'s image table.
+    case readout, cursorLeft = "cursor-left", cursorRight = "cursor-right", cursorUp = "cursor-up", cursorDown = "cursor-down"
+    // How images are drawn (kitty, sixel, sextants, ...), cycled.
+    case graphics
     // Dashboard and picker.
     case back, switchFocus = "switch-focus", start, pause, stop, compare, blocks, reload, showLive = "show-live"
     case previousValue = "previous-value", nextValue = "next-value"

@@ -76,6 +76,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.enterPane, [.enter], "go to the next pane"),
             KeyBinding(.filter, [.character("/")], "filter the list; Esc clears", hint: "filter"),
             KeyBinding(.sort, [.character("s")], "cycle sort order", hint: "sort"),
+            KeyBinding(.maximize, [.character("M")], "maximise the viewer / show the browser again"),
             KeyBinding(.nextSlice, [.character("n")], "next slice"),
             KeyBinding(.previousSlice, [.character("p")], "previous slice"),
         ],
@@ -105,7 +106,16 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.panDown, [.character("J")], "pan down"),
             KeyBinding(.resetView, [.character("0")], "reset window and zoom"),
             KeyBinding(.segmenterMask, [.character("S")], "segmenter's mask where the classifier says no (dimmed)"),
-            // The graphics-mode key (cycling kitty, sixel, sextants, ...) goes here.
+            KeyBinding(.windowPreset, [.character("w")], "cycle window/level presets"),
+            KeyBinding(.readout, [.character("x")], "pixel readout cursor (click sets it)"),
+            KeyBinding(.graphics, [.character("I")], "cycle graphics mode"),
+        ],
+        .cursor: [
+            KeyBinding(.cursorLeft, [.character("h"), .left], "cursor one pixel left"),
+            KeyBinding(.cursorRight, [.character("l"), .right], "cursor one pixel right"),
+            KeyBinding(.cursorUp, [.character("k"), .up], "cursor one pixel up"),
+            KeyBinding(.cursorDown, [.character("j"), .down], "cursor one pixel down"),
+            KeyBinding(.readout, [.character("x"), .escape], "hide the cursor", hint: "hide cursor"),
         ],
         .dashboard: [
             KeyBinding(.start, [.enter], "start the form's run / open the run", hint: "start/open"),

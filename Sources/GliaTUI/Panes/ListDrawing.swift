@@ -1,17 +1,23 @@
 // Drawing shared by the list panes: boxed title, column headers, rows with a selection bar and a
 // scroll thumb on the right border.
 
-/// Theme plus glyph mode: what every pane needs to draw.
+/// Theme plus glyph and graphics modes: what every pane needs to draw.
 public struct PaneStyle: Sendable {
     /// Colours.
     public var theme: Theme
     /// Unicode or ASCII glyphs.
     public var glyphs: GlyphMode
+    /// How images are drawn (a text mode, or a pixel protocol the screen sends).
+    public var graphics: GraphicsMode
+    /// Pixel size of a cell, for pixel protocols.
+    public var cellSize: CellSize
 
-    /// A style.
-    public init(theme: Theme, glyphs: GlyphMode) {
+    /// A style; images default to half blocks (ASCII with ASCII glyphs).
+    public init(theme: Theme, glyphs: GlyphMode, graphics: GraphicsMode? = nil, cellSize: CellSize = .guess) {
         self.theme = theme
         self.glyphs = glyphs
+        self.graphics = glyphs == .ascii ? .ascii : graphics ?? .blocks
+        self.cellSize = cellSize
     }
 
     /// Border colour of a pane, brighter when it has the keyboard.

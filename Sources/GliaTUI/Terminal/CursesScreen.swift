@@ -1,7 +1,8 @@
 // The real terminal, through ncursesw. The only file in Glia that calls curses.
 //
-// Colours: with a direct-colour terminfo (COLORS = 2^24, e.g. TERM=tmux-direct) and COLORTERM saying
-// truecolor/24bit, a colour is its 0xRRGGBB value (values 0-7 are palette slots, so they are
+// Colours: with a direct-colour terminfo (COLORS = 2^24, e.g. TERM=tmux-direct, or the family's
+// direct entry opened for TERM=xterm-256color, see `ColorMode`) and COLORTERM saying truecolor/24bit,
+// a colour is its 0xRRGGBB value (values 0-7 are palette slots, so they are
 // clamped to 8). Otherwise colours map to palette entries 16-255 (`Palette256`), or to the 8 basic
 // colours on terminals that have no more. Colour pairs come from `alloc_pair` and are kept across
 // frames (a slice step reuses most of them); when the table is full mid-frame we
@@ -34,6 +35,11 @@ public final class CursesScreen: Screen {
 
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
+    private let output: UnsafeMutablePointer<FILE>
+    /// Images sent with a pixel protocol (nil: images are ignored, text modes only).
+    private var graphics: GraphicsWriter?
+    /// Image bytes still to send (deletions after an invalidation).
+    private var pendingImageBytes: [UInt8] = []
     private let basicColorsOnly: Bool
     private var shown: CellBuffer?
     private var pairs: [UInt64: Int32] = [:]
@@ -60,10 +66,12 @@ public final class CursesScreen: Screen {
 
     /// A screen of `columns x rows` whose output goes to /dev/null, for benchmarks: the same
     /// curses work (pairs, cells, escape sequences) without a terminal.
-    public static func offscreen(columns: Int, rows: Int, term: String, environment: [String: String]) throws -> CursesScreen {
+    /// `outputPath` replaces /dev/null with a file, for counting the bytes sent (`bytesWritten`).
+    public static func offscreen(columns: Int, rows: Int, term: String, environment: [String: String],
+                                 outputPath: String = "/dev/null") throws -> CursesScreen {
         setlocale(LC_ALL, "")
-        guard let output = fopen("/dev/null", "w"), let input = fopen("/dev/null", "r") else {
-            throw TerminalError(description: "cannot open /dev/null")
+        guard let output = fopen(outputPath, "w"), let input = fopen("/dev/null", "r") else {
+            throw TerminalError(description: "cannot open \(outputPath) for writing")
         }
         let screen = try CursesScreen(output: output, input: input, term: term, forceASCII: false, environment: environment)
         resizeterm(Int32(rows), Int32(columns))
@@ -76,12 +84,16 @@ public final class CursesScreen: Screen {
                  forceASCII: Bool, environment: [String: String]) throws {
         let utf8 = String(cString: nl_langinfo(nl_item(CODESET))) == "UTF-8"
         glyphMode = (utf8 && !forceASCII) ? .unicode : .ascii
-        // newterm, unlike initscr, returns nil for an unknown TERM instead of exiting.
-        guard let opened = newterm(term, output, input) else {
+        // newterm, unlike initscr, returns nil for an unknown TERM instead of exiting. A terminal
+        // said to do 24-bit colour gets its family's direct-colour entry when that is installed.
+        let named = term ?? environment["TERM"] ?? ""
+        let direct = ColorMode.fromEnvironment(environment) == .direct ? ColorMode.directTerminfo(for: named) : nil
+        guard let opened = direct.flatMap({ newterm($0, output, input) }) ?? newterm(term, output, input) else {
             let name = term ?? environment["TERM"] ?? "(unset)"
             throw TerminalError(description: "cannot open the terminal: unknown TERM '\(name)'")
         }
         screen = opened
+        self.output = output
         window = ncw_stdscr()
         set_escdelay(25)
         cbreak()
@@ -119,15 +131,35 @@ public final class CursesScreen: Screen {
         delscreen(screen)
     }
 
+    /// Sends images with a pixel protocol from now on; `tmux` wraps them for tmux passthrough.
+    public func enableImages(tmux: Bool) {
+        graphics = GraphicsWriter(tmux: tmux)
+    }
+
+    /// Bytes written to the output so far (a file given to `offscreen`; 0 for /dev/null and terminals).
+    public var bytesWritten: Int {
+        fflush(output)
+        return max(0, Int(lseek(fileno(output), 0, SEEK_CUR)))
+    }
+
     public func invalidate() {
         shown = nil
+        pendingImageBytes += graphics?.forget() ?? []
         // Repaint the physical terminal too (Ctrl-L after another program scribbled on it).
         clearok(window, true)
     }
 
     @discardableResult
-    public func present(_ frame: CellBuffer) -> Int {
+    public func present(_ frame: CellBuffer, images: [ImagePlacement]) -> Int {
         guard frame.columns == columns, frame.rows == rows else { return 0 }
+        var imageBytes = pendingImageBytes
+        pendingImageBytes = []
+        if graphics != nil {
+            let (repaint, bytes) = graphics!.update(images)
+            // Pixels (and placeholder text) of images gone are not in curses' picture of the screen.
+            for rect in repaint { wredrawln(window, Int32(rect.y), Int32(rect.height)) }
+            imageBytes += bytes
+        }
         var written = write(frame, since: shown)
         if written < 0 {
             // The pair table filled up mid-frame: start from a clean table and redraw everything.
@@ -140,6 +172,10 @@ public final class CursesScreen: Screen {
         shown = frame
         wnoutrefresh(window)
         doupdate()
+        if !imageBytes.isEmpty {
+            _ = imageBytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, output) }
+            fflush(output)
+        }
         return max(0, written)
     }
 
@@ -203,7 +239,34 @@ public final class CursesScreen: Screen {
             return Interrupt.pending.exchange(false, ordering: .relaxed) ? .key(.control("c")) : nil
         }
         if status == KEY_CODE_YES { return functionKey(Int32(ch)) }
+        if ch == 27, skipTerminalReply() { return nil }
         return characterKey(UInt32(ch))
+    }
+
+    /// A terminal's late answer to the start-up graphics query (or any escape sequence that is no
+    /// key curses knows) arrives as Esc and then the sequence's bytes: read and dropped, so the `[`,
+    /// `4` and `c` of `ESC [ ? 62 ; 4 c` do not act as keys. An Esc with nothing right after it is a key.
+    private func skipTerminalReply() -> Bool {
+        wtimeout(window, 0)
+        var next: wint_t = 0
+        guard wget_wch(window, &next) == OK else { return false }
+        let introducer = UInt32(next)
+        // CSI ([) ends with a byte in @...~; DCS (P), APC (_) and OSC (]) with ESC \ or BEL.
+        guard [0x5B, 0x50, 0x5F, 0x5D].contains(introducer) else {
+            unget_wch(wchar_t(bitPattern: next))
+            return false
+        }
+        wtimeout(window, 50)
+        var previous: UInt32 = 0
+        for _ in 0..<65_536 {
+            var c: wint_t = 0
+            guard wget_wch(window, &c) != ERR else { return true }
+            let v = UInt32(c)
+            let ended = introducer == 0x5B ? (0x40...0x7E).contains(v) : v == 0x07 || (previous == 27 && v == 0x5C)
+            if ended { return true }
+            previous = v
+        }
+        return true
     }
 
     private func functionKey(_ code: Int32) -> InputEvent? {
@@ -212,6 +275,7 @@ public final class CursesScreen: Screen {
             columns = Int(getmaxx(window))
             rows = Int(getmaxy(window))
             shown = nil
+            pendingImageBytes += graphics?.forget() ?? []
             return .resize(columns: columns, rows: rows)
         case KEY_MOUSE:
             var event = MEVENT()

@@ -9,6 +9,8 @@ public final class MemoryScreen: Screen {
     public let glyphMode: GlyphMode
     /// The frame as the "terminal" shows it now (nil before the first `present`).
     public private(set) var shown: CellBuffer?
+    /// The images of the last `present`.
+    public private(set) var images: [ImagePlacement] = []
     /// Events `nextEvent` hands out, first in first out.
     public var pendingEvents: [InputEvent] = []
 
@@ -28,7 +30,8 @@ public final class MemoryScreen: Screen {
     }
 
     @discardableResult
-    public func present(_ frame: CellBuffer) -> Int {
+    public func present(_ frame: CellBuffer, images: [ImagePlacement]) -> Int {
+        self.images = images
         guard let old = shown, old.columns == frame.columns, old.rows == frame.rows else {
             shown = frame
             return frame.cells.count

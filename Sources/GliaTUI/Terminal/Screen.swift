@@ -131,10 +131,16 @@ public protocol Screen: AnyObject {
     /// Whether frames may contain non-ASCII glyphs.
     var glyphMode: GlyphMode { get }
     /// Shows `frame` (which must match the current size), writing only the cells that differ from
-    /// the frame shown last. Returns the number of cells written.
-    @discardableResult func present(_ frame: CellBuffer) -> Int
+    /// the frame shown last, then sends `images` that are not on the terminal yet (pixel protocols;
+    /// screens without them ignore images). Returns the number of cells written.
+    @discardableResult func present(_ frame: CellBuffer, images: [ImagePlacement]) -> Int
     /// Forgets what is on the terminal so the next `present` rewrites every cell.
     func invalidate()
     /// The next input event, waiting at most `timeoutMilliseconds` (0 = poll); nil when none came.
     func nextEvent(timeoutMilliseconds: Int) -> InputEvent?
+}
+
+extension Screen {
+    /// Shows `frame` with no images.
+    @discardableResult public func present(_ frame: CellBuffer) -> Int { present(frame, images: []) }
 }

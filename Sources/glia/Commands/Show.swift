@@ -1,4 +1,5 @@
-// glia show: one slice drawn with half-block characters on standard output, masks overlaid.
+// glia show: one slice drawn on standard output, masks overlaid: with a pixel protocol (kitty,
+// sixel, iTerm2) when the terminal has one, else with sextants, quadrants, half blocks or ASCII.
 import ArgumentParser
 import Foundation
 import GliaData
@@ -6,11 +7,13 @@ import GliaTUI
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw a slice in the terminal with half-block characters, masks overlaid in colour.",
+        abstract: "Draw a slice in the terminal (pixels or block characters), masks overlaid in colour.",
         discussion: """
-            Colours are 24-bit when COLORTERM is truecolor or 24bit, else 256-colour. The ground truth \
-            (--mask) is filled, the prediction (--pred) outlined; --ascii prints a plain character ramp \
-            with o / x / X marking truth / prediction / both.
+            --graphics auto uses the pixel protocol the terminal is found to support (kitty, sixel or \
+            iTerm2; inside tmux only with allow-passthrough on), else a text mode; output that is not a \
+            terminal gets half blocks. Colours of text modes are 24-bit when COLORTERM is truecolor or \
+            24bit, else 256-colour. The ground truth (--mask) is filled, the prediction (--pred) outlined; \
+            --ascii prints a plain character ramp with o / x / X marking truth / prediction / both.
             """)
 
     @Argument(help: "The slice image (TIFF).")
@@ -34,12 +37,18 @@ struct Show: AsyncParsableCommand {
     @Flag(help: "Plain ASCII character ramp, no colour.")
     var ascii = false
 
+    @Option(help: ArgumentHelp("How the slice is drawn: \(GraphicsRequest.choices).", valueName: "mode"))
+    var graphics = "auto"
+
     /// Widest rendering accepted: a cell is a few dozen bytes, and no terminal is wider.
     static let maximumWidth = 1000
 
     func validate() throws {
         if let width, !(8...Self.maximumWidth).contains(width) {
             throw ValidationError("--width must be in 8...\(Self.maximumWidth) character cells, got \(width)")
+        }
+        guard GraphicsRequest(argument: graphics) != nil else {
+            throw ValidationError("--graphics must be one of \(GraphicsRequest.choices) (got '\(graphics)')")
         }
     }
 
@@ -71,15 +80,47 @@ struct Show: AsyncParsableCommand {
         var options = RenderOptions()
         options.channel = chosenChannel
         options.overlay = style
-        options.glyphs = ascii ? .ascii : .unicode
-        let cells = SliceRenderer.render(image: slice, truth: truth, prediction: prediction, options: options,
-                                         columns: columns, rows: rows)
-        let mode = ascii ? ColorMode.none : ColorMode.fromEnvironment(ProcessInfo.processInfo.environment)
-        FileHandle.standardOutput.write(Data(AnsiEncoder.encode(cells, colorMode: mode).utf8))
+        let environment = ProcessInfo.processInfo.environment
+        let support = ascii ? GraphicsSupport(pixelModes: [], mode: .ascii) : Self.support(graphics, environment: environment)
+        options.graphics = support.mode
+        if let note = support.note { FileHandle.standardError.write(Data("glia: \(note)\n".utf8)) }
+        if support.mode.isPixel {
+            FileHandle.standardOutput.write(Data(Self.pixels(slice, truth: truth, prediction: prediction, options: options,
+                                                             columns: columns, rows: rows, support: support)))
+        } else {
+            let cells = SliceRenderer.render(image: slice, truth: truth, prediction: prediction, options: options,
+                                             columns: columns, rows: rows)
+            let mode = ascii ? ColorMode.none : ColorMode.fromEnvironment(environment)
+            FileHandle.standardOutput.write(Data(AnsiEncoder.encode(cells, colorMode: mode).utf8))
+        }
         var caption = ["\(imageURL.lastPathComponent)  \(slice.width)x\(slice.height)", "channel \(chosenChannel.label)"]
         if truth != nil { caption.append("truth \(ascii ? "o" : style == .fill ? "filled" : "outlined")") }
         if prediction != nil { caption.append("prediction \(ascii ? "x" : "outlined")") }
         FileHandle.standardOutput.write(Data((caption.joined(separator: "  ") + "\n").utf8))
+    }
+
+    /// The graphics to use: detected on a terminal, half blocks (or the mode named) into a pipe.
+    private static func support(_ argument: String, environment: [String: String]) -> GraphicsSupport {
+        let request = GraphicsRequest(argument: argument) ?? .auto
+        guard isatty(1) == 1 else {
+            if case .mode(let mode) = request { return GraphicsSupport(pixelModes: mode.isPixel ? [mode] : [], mode: mode) }
+            return .textOnly
+        }
+        return GraphicsDetector.detect(request: request, environment: environment, glyphs: .unicode)
+    }
+
+    /// The image escape for `columns x rows` cells at the cursor: room is made first (the lines
+    /// scroll up), the image drawn with the cursor saved, and the cursor left below it.
+    private static func pixels(_ slice: SliceImage, truth: SliceMask?, prediction: SliceMask?, options: RenderOptions,
+                               columns: Int, rows: Int, support: GraphicsSupport) -> [UInt8] {
+        let raster = ViewerPane.pixelRaster(LoadedSlice(image: slice, truth: truth, prediction: prediction), options: options,
+                                            columns: columns, rows: rows, cellSize: support.cellSize)
+        let placement = ImagePlacement(rect: Rect(x: 0, y: 0, width: columns, height: rows), raster: raster, mode: options.graphics, key: "show",
+                                       cellSize: support.cellSize)
+        var bytes = Array(String(repeating: "\n", count: rows).utf8) + Array("\u{1B}[\(rows)A\r\u{1B}7".utf8)
+        bytes += GraphicsWriter.image(placement, id: 1, tmux: support.tmux)
+        bytes += Array("\u{1B}8\u{1B}[\(rows)B\r".utf8)
+        return bytes
     }
 
     /// Size of the terminal on stdout, when stdout is one.

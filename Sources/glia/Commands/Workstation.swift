@@ -25,7 +25,17 @@ struct Workstation: AsyncParsableCommand {
     @Flag(help: "Draw with ASCII characters only (automatic when the locale is not UTF-8).")
     var ascii = false
 
+    @Option(help: ArgumentHelp("How slices are drawn: \(GraphicsRequest.choices) (auto: what the terminal is found to support).",
+                               valueName: "mode"))
+    var graphics = "auto"
+
     @OptionGroup var workspace: WorkspaceOptions
+
+    func validate() throws {
+        guard GraphicsRequest(argument: graphics) != nil else {
+            throw ValidationError("--graphics must be one of \(GraphicsRequest.choices) (got '\(graphics)')")
+        }
+    }
 
     func run() async throws {
         try CursesScreen.checkTerminal()
@@ -69,13 +79,17 @@ struct Workstation: AsyncParsableCommand {
         }
         let chosenKeys = keys
         let initialMessage = message
+        // Before curses takes the terminal: the query reads the terminal's replies itself.
+        let support = GraphicsDetector.detect(request: GraphicsRequest(argument: graphics) ?? .auto, environment: environment,
+                                              glyphs: forceASCII ? .ascii : .unicode)
         let interrupted = try await MainActor.run {
             let workbench = Workbench(workspace: try? opened.get(), workspaceProblem: opened.failureDescription,
                                       dataPath: dataPath, source: source, shipped: ShippedModels.locate())
             let screen = try CursesScreen(forceASCII: forceASCII, environment: environment)
             defer { screen.close() }
+            if !support.pixelModes.isEmpty { screen.enableImages(tmux: support.tmux) }
             let app = App(screen: screen, source: source, theme: chosen, themeDirectories: directories, message: initialMessage,
-                          workbench: workbench, keys: chosenKeys, keyFile: keyFile)
+                          workbench: workbench, keys: chosenKeys, keyFile: keyFile, graphics: support)
             app.run()
             PredictionCache.stopAll()
             return app.interrupted
