@@ -17,9 +17,7 @@ public struct TrainingRun: Sendable {
     /// Throws `RunConfigurationError` before anything is created when the configuration is unusable,
     /// and leaves no run behind when its data cannot be prepared.
     public static func start(_ configuration: RunConfiguration, store: RunStore) throws -> TrainingRun {
-        // The classifier's size check first: it names the smallest size that works.
-        try ClassifierSession.checkImageSize(configuration)
-        try configuration.validate()
+        try check(configuration)
         let run = try store.createRun(configuration)
         do {
             return try launch(runID: run.id, configuration: configuration, store: store, checkpoint: nil)
@@ -29,6 +27,14 @@ public struct TrainingRun: Sendable {
             try? store.deleteRun(run.id)
             throw error
         }
+    }
+
+    /// Throws for a configuration no run can use: `TrainingDataError` for a classifier input too small
+    /// for its head (naming the smallest that works), else `RunConfiguration.validate()`'s
+    /// `RunConfigurationError`.
+    public static func check(_ configuration: RunConfiguration) throws {
+        try ClassifierSession.checkImageSize(configuration)
+        try configuration.validate()
     }
 
     /// Continues a run from its `last` checkpoint with the same optimizer state, learning rate and

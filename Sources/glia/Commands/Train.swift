@@ -123,7 +123,9 @@ struct Train: AsyncParsableCommand {
             }
         }
         do {
-            try c.validate()
+            try TrainingRun.check(c)
+        } catch let error as TrainingDataError {
+            throw CommandError(error.message)
         } catch let error as RunConfigurationError {
             throw ValidationError(Self.optionNames[error.field].map { "\($0) \(error.value): \(error.requirement)" } ?? "\(error)")
         }
