@@ -108,6 +108,9 @@ public final class BatchNorm2D: Layer {
         }
     }
 
+    /// Drops what a training forward kept, for `ConvBatchNorm`, whose inference bypasses `forward`.
+    func forgetTrainingCache() { cache = nil }
+
     /// Per-channel mean and biased variance of a `[rows, C]` matrix (two passes, double totals).
     private func batchStatistics(_ x: UnsafePointer<Float>, rows: Int) -> ([Double], [Double]) {
         let cc = channels
