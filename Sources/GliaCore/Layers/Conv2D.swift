@@ -123,16 +123,17 @@ public final class Conv2D: Layer {
         let block = blockRows(g), blocks = (rows + block - 1) / block
         return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
             parallelFor(blocks, minimumChunk: 1) { range in
-                let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                defer { col?.deallocate() }
-                for index in range {
-                    let r0 = index * block, r1 = min(rows, r0 + block)
-                    var a = x + r0 * patch
-                    if let col { im2col(x, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
-                    let out = y + r0 * nOut
-                    BLAS.gemm(transposeB: true, m: r1 - r0, n: nOut, k: patch,
-                              a: a, lda: patch, b: weights, ldb: patch, c: out, ldc: nOut)
-                    pass.apply(to: out, firstRow: r0, rows: r1 - r0, width: nOut)
+                withThreadScratch(count: pointwise ? 0 : block * patch) { scratch in
+                    let col = pointwise ? nil : scratch
+                    for index in range {
+                        let r0 = index * block, r1 = min(rows, r0 + block)
+                        var a = x + r0 * patch
+                        if let col { im2col(x, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
+                        let out = y + r0 * nOut
+                        BLAS.gemm(transposeB: true, m: r1 - r0, n: nOut, k: patch,
+                                  a: a, lda: patch, b: weights, ldb: patch, c: out, ldc: nOut)
+                        pass.apply(to: out, firstRow: r0, rows: r1 - r0, width: nOut)
+                    }
                 }
             }
         })
@@ -170,16 +171,17 @@ public final class Conv2D: Layer {
                 partial.withUnsafeMutableBufferPointer { pp in
                     let xs = xp.baseAddress!, d = dp.baseAddress!, acc = pp.baseAddress!
                     parallelFor(parts, minimumChunk: 1) { range in
-                        let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                        defer { col?.deallocate() }
-                        for part in range {
-                            for index in (part * blocks / parts)..<((part + 1) * blocks / parts) {
-                                let r0 = index * block, r1 = min(rows, r0 + block)
-                                var a = xs + r0 * patch
-                                if let col { im2col(xs, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
-                                BLAS.gemm(transposeA: true, m: cout, n: patch, k: r1 - r0,
-                                          a: d + r0 * cout, lda: cout, b: a, ldb: patch, beta: 1,
-                                          c: acc + part * size, ldc: patch)
+                        withThreadScratch(count: pointwise ? 0 : block * patch) { scratch in
+                            let col = pointwise ? nil : scratch
+                            for part in range {
+                                for index in (part * blocks / parts)..<((part + 1) * blocks / parts) {
+                                    let r0 = index * block, r1 = min(rows, r0 + block)
+                                    var a = xs + r0 * patch
+                                    if let col { im2col(xs, g, rows: r0..<r1, into: col); a = UnsafePointer(col) }
+                                    BLAS.gemm(transposeA: true, m: cout, n: patch, k: r1 - r0,
+                                              a: d + r0 * cout, lda: cout, b: a, ldb: patch, beta: 1,
+                                              c: acc + part * size, ldc: patch)
+                                }
                             }
                         }
                     }
@@ -225,16 +227,16 @@ public final class Conv2D: Layer {
                 dx.scalars.withUnsafeMutableBufferPointer { xp in
                     let w = wp.baseAddress!, d = dp.baseAddress!, out = xp.baseAddress!
                     parallelFor(g.batch, minimumChunk: 1) { images in
-                        let col = UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                        defer { col.deallocate() }
-                        for image in images {
-                            var r0 = image * perImage
-                            while r0 < (image + 1) * perImage {
-                                let r1 = min((image + 1) * perImage, r0 + block)
-                                BLAS.gemm(m: r1 - r0, n: patch, k: cout, a: d + r0 * cout, lda: cout,
-                                          b: w, ldb: patch, c: col, ldc: patch)
-                                col2imAccumulate(col, g, rows: r0..<r1, into: out)
-                                r0 = r1
+                        withThreadScratch(count: block * patch) { col in
+                            for image in images {
+                                var r0 = image * perImage
+                                while r0 < (image + 1) * perImage {
+                                    let r1 = min((image + 1) * perImage, r0 + block)
+                                    BLAS.gemm(m: r1 - r0, n: patch, k: cout, a: d + r0 * cout, lda: cout,
+                                              b: w, ldb: patch, c: col, ldc: patch)
+                                    col2imAccumulate(col, g, rows: r0..<r1, into: out)
+                                    r0 = r1
+                                }
                             }
                         }
                     }
