@@ -107,13 +107,6 @@ final class Conv2DTests: XCTestCase {
         XCTAssertEqual(conv.bias!.grad.squaredNorm, 0)
     }
 
-    func testSingleThreadedBLASScopeRestoresTheThreadCount() {
-        let before = BLAS.threadCount
-        let inside = BLAS.singleThreaded { BLAS.threadCount }
-        XCTAssertEqual(inside, 1)
-        XCTAssertEqual(BLAS.threadCount, before)
-    }
-
     func testParameterNamesAndLayout() {
         let conv = makeConv(3, 8, k: 3)
         XCTAssertEqual(conv.weight.name, "conv.weight")

@@ -67,6 +67,9 @@ public final class ReLU: Layer {
         return y
     }
 
+    /// Drops the kept output, for blocks whose inference fuses this ReLU into a convolution.
+    func forgetTrainingCache() { output = nil }
+
     /// dL/dx from dL/dy; needs a training-mode forward first.
     public func backward(_ dy: Tensor) -> Tensor {
         let y = trainingCache(output, "ReLU")

@@ -10,7 +10,8 @@
 //   dγ += S₂,  dβ += S₁,  dx = γ/√(σ² + ε) · (dy − S₁/M − x̂·S₂/M)
 //
 // Sums run in float over short row blocks and in double across blocks (ChannelReduction.swift):
-// a plain float sum over 10⁶ values drifts enough to flip downstream ReLUs.
+// a plain float sum over 10⁶ values drifts enough to flip downstream ReLUs. The loops over rows are
+// eight channels at a time (BatchNormKernels.swift).
 
 /// Batch normalisation over the channel (last) axis of NHWC activations.
 public final class BatchNorm2D: Layer {
@@ -97,16 +98,16 @@ public final class BatchNorm2D: Layer {
                     Tensor(shape: x.shape, fillingUninitialized: { ys in
                         let xs = xp.baseAddress!, s = sp.baseAddress!, t = tp.baseAddress!
                         parallelFor(rows, minimumChunk: max(1, 32768 / cc)) { part in
-                            for r in part {
-                                let xr = xs + r * cc, yr = ys + r * cc
-                                for c in 0..<cc { yr[c] = xr[c] * s[c] + t[c] }
-                            }
+                            scaleAndShift(xs, scale: s, shift: t, rows: part, width: cc, into: ys)
                         }
                     })
                 }
             }
         }
     }
+
+    /// Drops what a training forward kept, for `ConvBatchNorm`, whose inference bypasses `forward`.
+    func forgetTrainingCache() { cache = nil }
 
     /// Per-channel mean and biased variance of a `[rows, C]` matrix (two passes, double totals).
     private func batchStatistics(_ x: UnsafePointer<Float>, rows: Int) -> ([Double], [Double]) {
@@ -116,10 +117,7 @@ public final class BatchNorm2D: Layer {
         let squares = meanF.withUnsafeBufferPointer { mp in
             let mu = mp.baseAddress!
             return reduceRows(rows: rows, width: cc) { range, block in
-                for r in range {
-                    let row = x + r * cc
-                    for c in 0..<cc { let d = row[c] - mu[c]; block[c] += d * d }
-                }
+                addSquaredDeviations(x, mean: mu, rows: range, width: cc, into: block)
             }
         }
         // Σ(x − μ_f)² = M·σ² + M·(μ − μ_f)²: remove the tiny offset of the float-rounded mean.
@@ -141,13 +139,7 @@ public final class BatchNorm2D: Layer {
                 cache.mean.withUnsafeBufferPointer { mp in
                     let d = dp.baseAddress!, xs = xp.baseAddress!, mu = mp.baseAddress!
                     return reduceRows(rows: rows, width: 2 * cc) { range, block in
-                        for r in range {
-                            let dr = d + r * cc, xr = xs + r * cc
-                            for c in 0..<cc {
-                                block[c] += dr[c]
-                                block[cc + c] += dr[c] * (xr[c] - mu[c])
-                            }
-                        }
+                        addGradientSums(d, xs, mean: mu, rows: range, width: cc, into: block)
                     }
                 }
             }
@@ -172,10 +164,7 @@ public final class BatchNorm2D: Layer {
                             let d = dp.baseAddress!, xs = xp.baseAddress!
                             let kk = kp.baseAddress!, aa = ap.baseAddress!, bb = bp.baseAddress!, mu = mp.baseAddress!
                             parallelFor(rows, minimumChunk: max(1, 32768 / cc)) { part in
-                                for r in part {
-                                    let dr = d + r * cc, xr = xs + r * cc, or = o + r * cc
-                                    for c in 0..<cc { or[c] = kk[c] * (dr[c] - aa[c]) - bb[c] * (xr[c] - mu[c]) }
-                                }
+                                batchNormInputGradient(d, xs, k: kk, a: aa, b: bb, mean: mu, rows: part, width: cc, into: o)
                             }
                         })
                     } }

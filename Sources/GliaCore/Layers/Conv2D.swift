@@ -16,6 +16,9 @@
 // blocks and do im2col + GEMM (+ bias) for one block while it sits in their core's cache, with
 // OpenBLAS held to one thread so it does not compete with them. Backward recomputes the columns per
 // block instead of keeping them from forward; the training forward keeps only x.
+//
+// Inference can fuse a ReLU or a residual sum into the pass that adds the bias (ConvolutionEpilogue.swift),
+// and run through BatchNorm-folded weights (ConvBatchNorm.swift).
 
 /// A 2-D convolution with a square kernel, zero padding and an optional bias.
 public final class Conv2D: Layer {
@@ -80,34 +83,48 @@ public final class Conv2D: Layer {
 
     /// `[N, H, W, Cin] -> [N, Ho, Wo, Cout]`; a training forward keeps x for `backward`.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
-        let g = geometry(for: x)
         input = mode == .training ? x : nil
+        return convolve(x, weights: weight.value, bias: bias?.value, then: .plain)
+    }
+
+    /// An inference forward with `epilogue` fused into the output pass: ReLU(conv(x)), say, in one
+    /// pass over the output instead of two.
+    public func inference(_ x: Tensor, then epilogue: ConvolutionEpilogue) -> Tensor {
+        input = nil
+        return convolve(x, weights: weight.value, bias: bias?.value, then: epilogue)
+    }
+
+    /// Drops what a training forward kept, for callers that run this layer's inference through
+    /// other weights (`ConvBatchNorm`) and must not leave a stale activation alive.
+    func forgetTrainingCache() { input = nil }
+
+    /// The convolution of `x` with `weights` (`[Cout, k, k, Cin]`, this layer's own or BatchNorm
+    /// folded into them) and `bias`, then `epilogue`; keeps nothing.
+    func convolve(_ x: Tensor, weights: Tensor, bias: Tensor?, then epilogue: ConvolutionEpilogue) -> Tensor {
+        let g = geometry(for: x)
         let shape = [g.batch, g.outHeight, g.outWidth, outChannels]
         if g.rows == 0 || x.count == 0 { return Tensor(shape: shape) }
         return x.scalars.withUnsafeBufferPointer { xp in
-            weight.value.scalars.withUnsafeBufferPointer { wp in
-                if let bias {
-                    return bias.value.scalars.withUnsafeBufferPointer { bp in
-                        lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, bias: bp.baseAddress!)
-                    }
+            weights.scalars.withUnsafeBufferPointer { wp in
+                epilogue.withOutputPass(bias: bias, outputShape: shape) { pass in
+                    lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, pass: pass)
                 }
-                return lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, bias: nil)
             }
         }
     }
 
-    /// out[rows, nOut] = im2col(x)·weightsᵀ (+ bias), with weights `[nOut, patch]`. Each worker takes a
-    /// contiguous run of row blocks and does im2col, GEMM and bias for a block while it is in cache.
+    /// out[rows, nOut] = im2col(x)·weightsᵀ, then the output pass, with weights `[nOut, patch]`. Each
+    /// worker takes a contiguous run of row blocks and does im2col, GEMM and the pass for a block while
+    /// it is in cache.
     private func lowered(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weights: UnsafePointer<Float>,
-                         outputs nOut: Int, bias: UnsafePointer<Float>?) -> Tensor {
+                         outputs nOut: Int, pass: OutputPass) -> Tensor {
         let patch = g.patch, rows = g.rows
         let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
         let block = blockRows(g), blocks = (rows + block - 1) / block
         return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
-            BLAS.singleThreaded {
-                parallelFor(blocks, minimumChunk: 1) { range in
-                    let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                    defer { col?.deallocate() }
+            parallelFor(blocks, minimumChunk: 1) { range in
+                withThreadScratch(count: pointwise ? 0 : block * patch) { scratch in
+                    let col = pointwise ? nil : scratch
                     for index in range {
                         let r0 = index * block, r1 = min(rows, r0 + block)
                         var a = x + r0 * patch
@@ -115,7 +132,7 @@ public final class Conv2D: Layer {
                         let out = y + r0 * nOut
                         BLAS.gemm(transposeB: true, m: r1 - r0, n: nOut, k: patch,
                                   a: a, lda: patch, b: weights, ldb: patch, c: out, ldc: nOut)
-                        if let bias { addRowVector(bias, rows: r1 - r0, width: nOut, to: out) }
+                        pass.apply(to: out, firstRow: r0, rows: r1 - r0, width: nOut)
                     }
                 }
             }
@@ -153,10 +170,9 @@ public final class Conv2D: Layer {
             dy.scalars.withUnsafeBufferPointer { dp in
                 partial.withUnsafeMutableBufferPointer { pp in
                     let xs = xp.baseAddress!, d = dp.baseAddress!, acc = pp.baseAddress!
-                    BLAS.singleThreaded {
-                        parallelFor(parts, minimumChunk: 1) { range in
-                            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                            defer { col?.deallocate() }
+                    parallelFor(parts, minimumChunk: 1) { range in
+                        withThreadScratch(count: pointwise ? 0 : block * patch) { scratch in
+                            let col = pointwise ? nil : scratch
                             for part in range {
                                 for index in (part * blocks / parts)..<((part + 1) * blocks / parts) {
                                     let r0 = index * block, r1 = min(rows, r0 + block)
@@ -194,7 +210,7 @@ public final class Conv2D: Layer {
         precondition(gt.outHeight == g.height && gt.outWidth == g.width, "transposed geometry mismatch")
         return dy.scalars.withUnsafeBufferPointer { dp in
             turned.withUnsafeBufferPointer { tp in
-                lowered(dp.baseAddress!, gt, weights: tp.baseAddress!, outputs: cin, bias: nil)
+                lowered(dp.baseAddress!, gt, weights: tp.baseAddress!, outputs: cin, pass: .none)
             }
         }
     }
@@ -210,10 +226,8 @@ public final class Conv2D: Layer {
             dy.scalars.withUnsafeBufferPointer { dp in
                 dx.scalars.withUnsafeMutableBufferPointer { xp in
                     let w = wp.baseAddress!, d = dp.baseAddress!, out = xp.baseAddress!
-                    BLAS.singleThreaded {
-                        parallelFor(g.batch, minimumChunk: 1) { images in
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: block * patch)
-                            defer { col.deallocate() }
+                    parallelFor(g.batch, minimumChunk: 1) { images in
+                        withThreadScratch(count: block * patch) { col in
                             for image in images {
                                 var r0 = image * perImage
                                 while r0 < (image + 1) * perImage {

@@ -3,8 +3,9 @@
 //   forward   y   = x · Wᵀ + b
 //   backward  dW += dyᵀ · x,   db += Σ_rows dy,   dx = dy · W
 //
-// The GEMMs are small (a classifier head: 16 x 512 x 256) and run with OpenBLAS on one thread: woken,
-// its worker threads would busy-wait ~0.1 s afterwards on the cores the next convolution needs.
+// The GEMMs are small (a classifier head: 16 x 512 x 256) and run on the calling thread (OpenBLAS is
+// held to one thread, BLAS.swift): woken, its worker threads would busy-wait ~0.1 s afterwards on the
+// cores the next convolution needs.
 
 /// A fully connected layer.
 public final class Dense: Layer {
@@ -39,14 +40,12 @@ public final class Dense: Layer {
         var y = Tensor(shape: [n, outFeatures])
         input = mode == .training ? x : nil
         if n == 0 { return y }
-        BLAS.singleThreaded {
-            x.scalars.withUnsafeBufferPointer { xp in
-                weight.value.scalars.withUnsafeBufferPointer { wp in
-                    y.scalars.withUnsafeMutableBufferPointer { yp in
-                        BLAS.gemm(transposeB: true, m: n, n: outFeatures, k: inFeatures,
-                                  a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
-                                  c: yp.baseAddress!, ldc: outFeatures)
-                    }
+        x.scalars.withUnsafeBufferPointer { xp in
+            weight.value.scalars.withUnsafeBufferPointer { wp in
+                y.scalars.withUnsafeMutableBufferPointer { yp in
+                    BLAS.gemm(transposeB: true, m: n, n: outFeatures, k: inFeatures,
+                              a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
+                              c: yp.baseAddress!, ldc: outFeatures)
                 }
             }
         }
@@ -61,7 +60,7 @@ public final class Dense: Layer {
         precondition(dy.shape == [n, outFeatures], "\(weight.name): dy \(dy.shape), expected [\(n), \(outFeatures)]")
         var dx = Tensor(shape: x.shape)
         if n == 0 { return dx }
-        BLAS.singleThreaded { dy.scalars.withUnsafeBufferPointer { dp in
+        dy.scalars.withUnsafeBufferPointer { dp in
             let d = dp.baseAddress!
             if !weight.isFrozen {
                 x.scalars.withUnsafeBufferPointer { xp in
@@ -82,7 +81,7 @@ public final class Dense: Layer {
                               b: wp.baseAddress!, ldb: inFeatures, c: xp.baseAddress!, ldc: inFeatures)
                 }
             }
-        } }
+        }
         return dx
     }
 }

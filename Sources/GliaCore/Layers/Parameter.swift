@@ -28,7 +28,11 @@ public enum TorchLayout: Sendable {
 public final class Parameter {
     /// PyTorch state_dict name, e.g. "enc1.main_conv1.weight".
     public let name: String
-    public var value: Tensor
+    /// The current values; every change (an optimizer step, a checkpoint load) advances `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Advances on every change to `value`, so values derived from it (BatchNorm folded into a
+    /// convolution) know when to recompute.
+    public private(set) var version = 0
     /// dLoss/dvalue, accumulated by backward passes; same shape as `value`.
     public var grad: Tensor
     /// Frozen parameters receive no gradient and are skipped by optimizers.
@@ -47,7 +51,10 @@ public final class Parameter {
 public final class Buffer {
     /// PyTorch state_dict name, e.g. "bn1.running_mean".
     public let name: String
-    public var value: Tensor
+    /// The current values; every change (a training forward, a checkpoint load) advances `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Advances on every change to `value`, as `Parameter.version`.
+    public private(set) var version = 0
     /// PyTorch stores some buffers as int64 (num_batches_tracked); Glia keeps them as Float.
     public let isInteger: Bool
 

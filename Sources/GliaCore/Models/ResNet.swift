@@ -14,6 +14,7 @@ public final class ResNet: Layer {
     public let bn1: BatchNorm2D
     private let relu = ReLU()
     private let maxpool = MaxPool2D(kernelSize: 3, stride: 2, padding: 1)
+    private let stem: ConvBatchNorm
     /// Stages in order; `stages[i][j]` is torchvision's `layer{i+1}.{j}`.
     public let stages: [[any ResidualBlock]]
     public let parameters: [Parameter]
@@ -33,6 +34,7 @@ public final class ResNet: Layer {
                        outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false, rng: &rng)
         conv1.computesInputGradient = false
         bn1 = BatchNorm2D(name: joinName(prefix, "bn1"), channels: 64)
+        stem = ConvBatchNorm(conv1, bn1)
         var channels = 64
         var stages: [[any ResidualBlock]] = []
         for (i, count) in configuration.blocksPerStage.enumerated() {
@@ -61,8 +63,16 @@ public final class ResNet: Layer {
 
     /// Features of an NHWC batch.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
-        var h = bn1.forward(conv1.forward(x, mode: mode), mode: mode)
-        h = maxpool.forward(relu.forward(h, mode: mode), mode: mode)
+        var h: Tensor
+        switch mode {
+        case .training:
+            h = relu.forward(bn1.forward(conv1.forward(x, mode: mode), mode: mode), mode: mode)
+        case .inference:
+            // BatchNorm folded into the stem convolution, the ReLU in its output pass.
+            relu.forgetTrainingCache()
+            h = stem.inference(x, then: .relu)
+        }
+        h = maxpool.forward(h, mode: mode)
         for block in stages.joined() { h = block.forward(h, mode: mode) }
         return h
     }

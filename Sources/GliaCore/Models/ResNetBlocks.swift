@@ -10,6 +10,9 @@
 // Backward: with d = dL/d(sum) (the last ReLU's backward), both branches receive d unchanged
 // (d(a+b)/da = d(a+b)/db = 1) and dL/dx is the sum of the main branch's and the identity's dx.
 // Convolutions carry no bias (BatchNorm follows each one), as in torchvision.
+//
+// Inference folds each BatchNorm into its convolution and fuses the ReLUs and the residual sum into
+// the convolutions' output passes (ConvBatchNorm.swift); training runs the layers one by one.
 
 /// A residual block of a ResNet stage: explicit forward and backward over NHWC tensors.
 public protocol ResidualBlock: Layer {
@@ -31,14 +34,17 @@ public final class Projection: Layer {
         conv = Conv2D(name: joinName(name, "0"), inChannels: inChannels, outChannels: outChannels,
                       kernelSize: 1, stride: stride, bias: false, rng: &rng)
         bn = BatchNorm2D(name: joinName(name, "1"), channels: outChannels)
+        folded = ConvBatchNorm(conv, bn)
     }
 
+    private let folded: ConvBatchNorm
     public var parameters: [Parameter] { conv.parameters + bn.parameters }
     public var buffers: [Buffer] { conv.buffers + bn.buffers }
 
     /// BN(Conv1x1/s(x)).
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
-        bn.forward(conv.forward(x, mode: mode), mode: mode)
+        if mode == .inference { return folded.inference(x) }
+        return bn.forward(conv.forward(x, mode: mode), mode: mode)
     }
 
     /// dx = Conv^T(BN^T(dy)).
@@ -61,6 +67,7 @@ public final class BasicBlock: ResidualBlock {
     public let downsample: Projection?
     private let relu1 = ReLU()
     private let relu2 = ReLU()
+    private let folded1: ConvBatchNorm, folded2: ConvBatchNorm
 
     /// A block named `name` ("layer1.0") from `inChannels` to `planes` channels.
     public init(name: String, inChannels: Int, planes: Int, stride: Int, rng: inout RandomGenerator) {
@@ -74,6 +81,8 @@ public final class BasicBlock: ResidualBlock {
             ? Projection(name: joinName(name, "downsample"), inChannels: inChannels, outChannels: planes,
                          stride: stride, rng: &rng)
             : nil
+        folded1 = ConvBatchNorm(conv1, bn1)
+        folded2 = ConvBatchNorm(conv2, bn2)
     }
 
     public var parameters: [Parameter] {
@@ -84,6 +93,12 @@ public final class BasicBlock: ResidualBlock {
     }
 
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        if mode == .inference {
+            relu1.forgetTrainingCache()
+            relu2.forgetTrainingCache()
+            let identity = downsample?.forward(x, mode: mode) ?? x
+            return folded2.inference(folded1.inference(x, then: .relu), then: .addThenReLU(identity))
+        }
         var out = relu1.forward(bn1.forward(conv1.forward(x, mode: mode), mode: mode), mode: mode)
         out = bn2.forward(conv2.forward(out, mode: mode), mode: mode)
         out.add(downsample?.forward(x, mode: mode) ?? x)
@@ -117,6 +132,7 @@ public final class Bottleneck: ResidualBlock {
     private let relu1 = ReLU()
     private let relu2 = ReLU()
     private let relu3 = ReLU()
+    private let folded1: ConvBatchNorm, folded2: ConvBatchNorm, folded3: ConvBatchNorm
 
     /// Output channels per plane.
     public static let expansion = 4
@@ -139,6 +155,9 @@ public final class Bottleneck: ResidualBlock {
             ? Projection(name: joinName(name, "downsample"), inChannels: inChannels, outChannels: out,
                          stride: stride, rng: &rng)
             : nil
+        folded1 = ConvBatchNorm(conv1, bn1)
+        folded2 = ConvBatchNorm(conv2, bn2)
+        folded3 = ConvBatchNorm(conv3, bn3)
     }
 
     public var parameters: [Parameter] {
@@ -151,6 +170,12 @@ public final class Bottleneck: ResidualBlock {
     }
 
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        if mode == .inference {
+            for relu in [relu1, relu2, relu3] { relu.forgetTrainingCache() }
+            let identity = downsample?.forward(x, mode: mode) ?? x
+            let inner = folded2.inference(folded1.inference(x, then: .relu), then: .relu)
+            return folded3.inference(inner, then: .addThenReLU(identity))
+        }
         var out = relu1.forward(bn1.forward(conv1.forward(x, mode: mode), mode: mode), mode: mode)
         out = relu2.forward(bn2.forward(conv2.forward(out, mode: mode), mode: mode), mode: mode)
         out = bn3.forward(conv3.forward(out, mode: mode), mode: mode)

@@ -8,6 +8,10 @@
 //   s = skip_bn(skip_conv_1x1(x))
 //   out = ReLU(m + s)
 // Backward of the sum: both branches get d = dL/d(m+s); dL/dx = dx_main + dx_skip.
+//
+// Inference fuses each ReLU into the convolution before it; in the residual block the BatchNorms are
+// folded into their convolutions and the sum joins main_conv2's output pass (ConvBatchNorm.swift).
+// The stem's BatchNorms follow a ReLU, so they stay separate layers.
 
 /// The ResUNet stem: two Conv3x3 -> ReLU -> BN stages.
 public final class ResUNetStem: Layer {
@@ -38,6 +42,12 @@ public final class ResUNetStem: Layer {
 
     /// s0 from an NHWC image batch.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        if mode == .inference {
+            relu1.forgetTrainingCache()
+            relu2.forgetTrainingCache()
+            let h = bn1.forward(conv1.inference(x, then: .relu), mode: mode)
+            return bn2.forward(conv2.inference(h, then: .relu), mode: mode)
+        }
         let h = bn1.forward(relu1.forward(conv1.forward(x, mode: mode), mode: mode), mode: mode)
         return bn2.forward(relu2.forward(conv2.forward(h, mode: mode), mode: mode), mode: mode)
     }
@@ -65,6 +75,7 @@ public final class ResUNetBlock: Layer {
     public let skipBN: BatchNorm2D
     private let relu1 = ReLU()
     private let relu2 = ReLU()
+    private let main1: ConvBatchNorm, main2: ConvBatchNorm, skip: ConvBatchNorm
     public let parameters: [Parameter]
     public let buffers: [Buffer]
 
@@ -79,6 +90,9 @@ public final class ResUNetBlock: Layer {
         skipConv = Conv2D(name: joinName(name, "skip_conv"), inChannels: inChannels, outChannels: filters,
                           kernelSize: 1, rng: &rng)
         skipBN = BatchNorm2D(name: joinName(name, "skip_bn"), channels: filters)
+        main1 = ConvBatchNorm(mainConv1, mainBN1)
+        main2 = ConvBatchNorm(mainConv2, mainBN2)
+        skip = ConvBatchNorm(skipConv, skipBN)
         let parts: [any Layer] = [mainConv1, mainBN1, mainConv2, mainBN2, skipConv, skipBN]
         parameters = parts.flatMap(\.parameters)
         buffers = parts.flatMap(\.buffers)
@@ -86,6 +100,12 @@ public final class ResUNetBlock: Layer {
 
     /// ReLU(main(x) + skip(x)).
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
+        if mode == .inference {
+            relu1.forgetTrainingCache()
+            relu2.forgetTrainingCache()
+            let s = skip.inference(x)
+            return main2.inference(main1.inference(x, then: .relu), then: .addThenReLU(s))
+        }
         let m = relu1.forward(mainBN1.forward(mainConv1.forward(x, mode: mode), mode: mode), mode: mode)
         var sum = mainBN2.forward(mainConv2.forward(m, mode: mode), mode: mode)
         sum.add(skipBN.forward(skipConv.forward(x, mode: mode), mode: mode))

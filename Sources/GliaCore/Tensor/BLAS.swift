@@ -2,11 +2,19 @@
 //
 // Conventions: row-major matrices; `a` is m x k (or k x m when transposed), `b` is k x n (or n x k),
 // `c` is m x n; leading dimensions are row lengths as stored. C = alpha * op(A) * op(B) + beta * C.
+//
+// Threading: OpenBLAS runs every product on the calling thread. Its thread count is one process-wide
+// setting (the installed 0.3.21 has no per-thread `openblas_set_num_threads_local`), and changing it
+// from inside a scope let two paths running at once (training and the workstation's background
+// prediction) leave each other on the wrong count. So it is set to 1 once, before the first product,
+// and never changed; the parallelism is Glia's own: model GEMMs run one block each on `parallelFor`
+// workers, whose number each path sets for itself (`ParallelConfig.withWorkers`), and one large
+// product is split over the workers by `gemmAcrossWorkers`.
 import COpenBLAS
 
-/// Matrix products and thread control over OpenBLAS.
+/// Matrix products over OpenBLAS, which is held to one thread per call.
 public enum BLAS {
-    /// C = alpha * op(A) op(B) + beta * C, single precision, row-major.
+    /// C = alpha * op(A) op(B) + beta * C, single precision, row-major, on the calling thread.
     @inlinable
     public static func gemm(
         transposeA: Bool = false, transposeB: Bool = false,
@@ -18,6 +26,7 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        _ = libraryHeldToOneThread
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
@@ -25,9 +34,37 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Number of threads OpenBLAS uses for one call.
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    /// The same product with C's rows split over the calling path's `parallelFor` workers, for one
+    /// large product made outside a worker (the benchmark's GEMM rate). Not for use inside a worker.
+    public static func gemmAcrossWorkers(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // At least 64 rows a worker: thinner panels lose more to packing B than the extra core gives.
+        parallelFor(m, minimumChunk: 64) { rows in
+            // Row r of op(A) is row r of A, or column r of A when A is stored transposed.
+            let aRows = a + (transposeA ? rows.lowerBound : rows.lowerBound * lda)
+            gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: alpha,
+                 a: aRows, lda: lda, b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+        }
     }
+
+    /// Number of threads OpenBLAS uses for one call: 1 once Glia has made a product (see the file
+    /// comment); reading it applies that setting first.
+    public static var threadCount: Int {
+        _ = libraryHeldToOneThread
+        return Int(openblas_get_num_threads())
+    }
+
+    /// Sets OpenBLAS to one thread the first time it is read (Swift runs a static initialiser once,
+    /// thread-safely), so no product ever runs on OpenBLAS's own threads.
+    @usableFromInline static let libraryHeldToOneThread: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
 }

@@ -44,9 +44,23 @@ public func reduceRows(rows: Int, width: Int,
 /// Per-channel sums of a `[rows, channels]` matrix: `sum[c] = Σ_r x[r, c]`.
 public func channelSums(_ x: UnsafePointer<Float>, rows: Int, channels: Int) -> [Double] {
     reduceRows(rows: rows, width: channels) { range, block in
-        for r in range {
-            let row = x + r * channels
-            for ch in 0..<channels { block[ch] += row[ch] }
+        addRows(x, rows: range, width: channels, into: block)
+    }
+}
+
+/// `block[c] += x[r, c]` for `r` in `rows`, eight channels at a time (a plain pointer loop stays
+/// scalar: the block might alias the rows). Each lane adds in the plain loop's order.
+func addRows(_ x: UnsafePointer<Float>, rows: Range<Int>, width: Int, into block: UnsafeMutablePointer<Float>) {
+    let wide = width & ~7
+    for r in rows {
+        let xr = x + r &* width
+        var c = 0
+        while c < wide {
+            let sum = UnsafeRawPointer(block + c).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(xr + c).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(block + c).storeBytes(of: sum, as: SIMD8<Float>.self)
+            c &+= 8
         }
+        while c < width { block[c] += xr[c]; c &+= 1 }
     }
 }

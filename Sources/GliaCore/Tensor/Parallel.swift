@@ -30,12 +30,31 @@ public struct UncheckedSendable<Value>: @unchecked Sendable {
     @inlinable public init(_ value: Value) { self.value = value }
 }
 
-/// How many workers `parallelFor` uses: the number of cores, unless `GLIA_THREADS` says otherwise.
+/// How many workers `parallelFor` uses: the number of cores, unless `GLIA_THREADS` says otherwise, or
+/// fewer on a path that asked for fewer with `withWorkers`.
+///
+/// A path (training, the workstation's background prediction) sets its count for itself: the limit is
+/// a task-local value (bound to the thread outside a task), so two paths running at once never see
+/// each other's, and nothing process-wide changes. `parallelFor` reads it once per call, on the calling
+/// path; its workers run the body with the count already fixed.
 public enum ParallelConfig {
-    public static let workerCount: Int = {
+    /// The process-wide default: `GLIA_THREADS` when set to a positive number, else the online cores.
+    public static let defaultWorkerCount: Int = {
         if let s = getenvString("GLIA_THREADS"), let n = Int(s), n > 0 { return n }
         return max(1, activeProcessorCount())
     }()
+
+    /// The calling path's limit, nil where it set none.
+    @TaskLocal private static var pathWorkerCount: Int? = nil
+
+    /// Workers `parallelFor` uses on the calling path.
+    public static var workerCount: Int { pathWorkerCount ?? defaultWorkerCount }
+
+    /// Runs `body` with `parallelFor` using `count` workers (at least 1) on the calling path
+    /// only: the calling task and the tasks it creates, or the calling thread outside a task.
+    public static func withWorkers<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        try $pathWorkerCount.withValue(max(1, count), operation: body)
+    }
 }
 
 #if canImport(Glibc)

@@ -1,5 +1,4 @@
-// Allocation helpers for hot paths: outputs that are fully overwritten skip the zero fill, and GEMMs
-// that run on several parallelFor workers at once keep OpenBLAS to one thread each.
+// Allocation helpers for hot paths: outputs that are fully overwritten skip the zero fill.
 //
 // Page faults: a fresh multi-megabyte activation comes straight from mmap, and first-touching it 4 KB
 // at a time cost as much as the convolution writing it (measured with `glia bench conv`: 16->32 1x1
@@ -38,19 +37,6 @@ extension Tensor {
         _ = madvise(pointer, Int(end - start), MADV_HUGEPAGE)
     }
     #endif
-}
-
-extension BLAS {
-    /// Runs `body` with OpenBLAS limited to one thread, then restores the previous count. For code
-    /// that calls GEMM from several `parallelFor` workers at once (one block each): the workers
-    /// provide the parallelism, and OpenBLAS's own threads would only compete with them for cores.
-    /// The limit is process-wide while `body` runs.
-    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = threadCount
-        if saved != 1 { threadCount = 1 }
-        defer { if saved != 1 { threadCount = saved } }
-        return try body()
-    }
 }
 
 /// Process-wide memory settings for long numeric runs (training, benchmarks).

@@ -118,17 +118,16 @@ struct BenchConv: AsyncParsableCommand {
         for i in 0..<(mm * k) { a[i] = Float(i % 7) * 0.1 - 0.3 }
         for i in 0..<(n * k) { w[i] = Float(i % 5) * 0.1 - 0.2; dw[i] = 0 }
         for i in 0..<(mm * n) { c[i] = Float(i % 3) * 0.1 - 0.1; y[i] = 0 }
-        // The measurements take turns, so load from other processes hits them alike. OpenBLAS's own
-        // threads busy-wait (sched_yield) for ~0.1 s after a multi-threaded GEMM, which would steal the
-        // cores Glia's workers run on (Glia keeps OpenBLAS to one thread per worker), so the baseline
-        // goes last in each round and is followed by a pause.
+        // The measurements take turns, so load from other processes hits them alike. The baselines
+        // split C's rows over the same workers the convolution uses (OpenBLAS runs one thread per call).
         let times = medians([
             { _ = conv.forward(x, mode: .training) },  // training only keeps x, and backward needs it
             { _ = conv.backward(dy) },
-            { BLAS.gemm(transposeB: true, m: mm, n: n, k: k, a: a, lda: k, b: w, ldb: k, c: y, ldc: n) },
+            { BLAS.gemmAcrossWorkers(transposeB: true, m: mm, n: n, k: k, a: a, lda: k, b: w, ldb: k, c: y, ldc: n) },
             {
-                BLAS.gemm(transposeA: true, m: n, n: k, k: mm, a: c, lda: n, b: a, ldb: k, beta: 1, c: dw, ldc: k)
-                BLAS.gemm(m: mm, n: k, k: n, a: c, lda: n, b: w, ldb: k, c: a, ldc: k)
+                BLAS.gemmAcrossWorkers(transposeA: true, m: n, n: k, k: mm, a: c, lda: n, b: a, ldb: k, beta: 1,
+                                       c: dw, ldc: k)
+                BLAS.gemmAcrossWorkers(m: mm, n: k, k: n, a: c, lda: n, b: w, ldb: k, c: a, ldc: k)
             },
         ])
         let (fwd, bwd, fwdGemm, bwdGemm) = (times[0], times[1], times[2], times[3])

@@ -60,7 +60,7 @@ struct BenchModels: AsyncParsableCommand {
     func run() async throws {
         print("glia bench models: batch \(batch), \(size)x\(size)x3, median of \(reps) after \(warmup) warm-up "
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
-              + "\(BLAS.threadCount) BLAS threads")
+              + "OpenBLAS \(BLAS.threadCount) thread per call")
         print("The machine may be shared: figures are medians and drift with its load; compare within this run.")
         print("Host: \(HostISA.description)")
         let kinds = modelList.compactMap(ModelKind.init(rawValue:))
@@ -82,10 +82,10 @@ struct BenchModels: AsyncParsableCommand {
         } else if let reason = TorchEnvironment.unavailableReason() {
             print("\nPyTorch not run: \(reason)")
         } else {
-            print("\nPyTorch on the same models, batch, threads (\(BLAS.threadCount)) and memory format (channels-last)...")
+            print("\nPyTorch on the same models, batch, threads (\(ParallelConfig.workerCount)) and memory format (channels-last)...")
             do {
                 let report = try PeerReport.measure(models: kinds, batch: batch, size: size, reps: reps, warmup: warmup,
-                                                    latencyReps: latencyReps, threads: BLAS.threadCount, train: !noTrain)
+                                                    latencyReps: latencyReps, threads: ParallelConfig.workerCount, train: !noTrain)
                 for kind in kinds {
                     if let row = report.row(kind) {
                         print(String(format: "  measured %@ in PyTorch %@ (peak RSS %.2f GiB)", kind.title, report.torch, row.peakRSSGiB))
@@ -149,7 +149,8 @@ func median(_ values: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-/// Plain single-precision GEMM rate through the BLAS door, the in-run ceiling for convolutions.
+/// Plain single-precision GEMM rate through the BLAS door, split over the workers as the models' GEMMs
+/// are: the in-run ceiling for convolutions.
 enum GEMMBaseline {
     static let size = 2048
 
@@ -165,8 +166,8 @@ enum GEMMBaseline {
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         c.withUnsafeMutableBufferPointer { pc in
-                            BLAS.gemm(m: n, n: n, k: n, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n,
-                                      c: pc.baseAddress!, ldc: n)
+                            BLAS.gemmAcrossWorkers(m: n, n: n, k: n, a: pa.baseAddress!, lda: n,
+                                                   b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
                         }
                     }
                 }
