@@ -125,22 +125,23 @@ final class ShippedModelsEndToEndTests: XCTestCase {
         let folder = try Self.bench.dataset.get().appendingPathComponent(patient)
         let slices = (1...8).map { folder.appendingPathComponent("\(patient)_\($0).tif") }
 
-        // An untrained segmenter whose head is shifted so that about half of slice 5's pixels are
-        // called tumor: its mask areas then differ from slice to slice.
+        // An untrained segmenter whose head is shifted so that 1 % of slice 5's pixels are called
+        // tumor: its mask areas then differ from slice to slice by a factor (its logits vary little, so
+        // at the median the areas would differ by a few per cent), and few pixels lie on the threshold.
         let resunet = try ResUNet(configuration: ResUNetConfiguration(filters: [4, 8, 16]), seed: 1)
         let image = try TIFFImage.readImage(slices[4]).value
         var x = Tensor(shape: [1, image.height, image.width, 3])
         x.scalars.withUnsafeMutableBufferPointer { Normalization.unitRange.write(image, into: $0) }
         let logits = resunet.forward(x, mode: .inference).scalars.map { log(Double($0) / (1 - Double($0))) }.sorted()
         let head = try XCTUnwrap(resunet.head.bias)
-        head.value.scalars[0] -= Float(logits[logits.count / 2])
+        head.value.scalars[0] -= Float(logits[logits.count * 99 / 100])
         try Checkpoint.saveModel(resunet, to: models.appendingPathComponent("segmenter.safetensors"))
-        // P(tumor) = sigmoid(n - 8): the neighbours' area alone decides.
+        // P(tumor) = sigmoid(10 (n - ln 655)): the neighbours' area alone decides, near P = 0.5.
         let gate = try MaskGate(configuration: MaskGateConfiguration(segmenter: resunet.resUNetConfiguration, neighbourReach: 2),
                                 seed: 1)
         for (t, s) in zip(gate.segmenter.parameters, resunet.parameters) { t.value = s.value }
-        gate.weight.value.scalars = [0, 0, 1]
-        gate.bias.value.scalars = [-8]
+        gate.weight.value.scalars = [0, 0, 10]
+        gate.bias.value.scalars = [-10 * Float(log(655.0))]
         try Checkpoint.saveModel(gate, to: models.appendingPathComponent("classifier.safetensors"))
         let copies = Self.bench.work.appendingPathComponent("copies")
         try FileManager.default.createDirectory(at: copies, withIntermediateDirectories: true)
