@@ -162,16 +162,16 @@ public final class App {
         drawQuitLine(into: &buffer, columns: columns, y: rows - 1)
         // The viewer whose image is on screen: the browser's, or triage's over it; none on the dashboard.
         switch workbench?.mode ?? .browse {
-        case .browse: images = viewer.placement.map { [$0] } ?? []
+        case .browse: images = viewer.placements
         case .triage:
-            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placement.map { [$0] } ?? []
+            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placements ?? []
         case .dashboard: images = []
         }
         if let page = helpPage {
             images = []
             let modes = workbench?.activeModes.map { $0 + [.global] }
                 ?? (viewer.options.cursor != nil ? [.cursor] : []) + [.browser, .lists, .viewer, .image, .global]
-            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor, the wheel scrolls."] : []
+            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor; drag over the image: right widens the window, down raises the level; the wheel scrolls."] : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
                                          notes: notes + [keyFileNote], into: &buffer,
                                          area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)

@@ -11,6 +11,11 @@
 // Restoring the terminal: `close()` on a normal quit; signal handlers for Ctrl-C, SIGTERM, SIGHUP
 // and crash signals (Swift traps arrive as SIGILL/SIGTRAP) call `endwin()` and re-raise the signal,
 // so the shell sees the usual status and the terminal is back out of the alternate screen.
+//
+// Drags: ncurses asks for xterm's 1000 mode (presses and releases only). After its first refresh
+// has sent that, the screen asks for 1002 (motion while a button is held) itself, on a terminal
+// only; leaving turns it off again (endwin's 1000l does too in xterm and tmux, which reset every
+// mouse mode on any of them).
 import CNcursesw
 import Glibc
 import Synchronization
@@ -40,6 +45,8 @@ public final class CursesScreen: Screen {
     private var graphics: GraphicsWriter?
     /// Image bytes still to send (deletions after an invalidation).
     private var pendingImageBytes: [UInt8] = []
+    /// Whether xterm's button-motion mode (1002) has been asked for.
+    private var buttonMotion = false
     private let basicColorsOnly: Bool
     private var shown: CellBuffer?
     private var pairs: [UInt64: Int32] = [:]
@@ -127,6 +134,10 @@ public final class CursesScreen: Screen {
     public func close() {
         guard !closed else { return }
         closed = true
+        if buttonMotion {
+            fputs("\u{1B}[?1002l", output)
+            fflush(output)
+        }
         endwin()
         delscreen(screen)
     }
@@ -172,6 +183,10 @@ public final class CursesScreen: Screen {
         shown = frame
         wnoutrefresh(window)
         doupdate()
+        if !buttonMotion, isatty(fileno(output)) != 0 {
+            buttonMotion = true
+            imageBytes = Array("\u{1B}[?1002h".utf8) + imageBytes
+        }
         if !imageBytes.isEmpty {
             _ = imageBytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, output) }
             fflush(output)
@@ -281,7 +296,9 @@ public final class CursesScreen: Screen {
             var event = MEVENT()
             guard getmouse(&event) == OK else { return nil }
             let kind: MouseEvent.Kind
-            if ncw_mouse_is_wheel_up(event.bstate) != 0 {
+            if ncw_mouse_is_motion(event.bstate) != 0 {
+                kind = .drag
+            } else if ncw_mouse_is_wheel_up(event.bstate) != 0 {
                 kind = .wheelUp
             } else if ncw_mouse_is_wheel_down(event.bstate) != 0 {
                 kind = .wheelDown
