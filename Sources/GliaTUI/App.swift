@@ -15,6 +15,9 @@ public final class App {
 
     /// Smallest terminal the layout works in; below it the screen says so.
     public static let minimumColumns = 64, minimumRows = 18
+    /// The browser help's mouse lines, each short enough for the overlay at 80 columns.
+    static let mouseHelp = ["Click: a row or the readout cursor. Wheel: scroll.",
+                            "Drag on the image: right = wider window, down = higher level."]
 
     /// The screen drawn on and read from.
     public let screen: any Screen
@@ -171,7 +174,7 @@ public final class App {
             images = []
             let modes = workbench?.activeModes.map { $0 + [.global] }
                 ?? (viewer.options.cursor != nil ? [.cursor] : []) + [.browser, .lists, .viewer, .image, .global]
-            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor; drag over the image: right widens the window, down raises the level; the wheel scrolls."] : []
+            let notes = workbench?.mode == .browse || workbench == nil ? Self.mouseHelp : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
                                          notes: notes + [keyFileNote], into: &buffer,
                                          area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)
