@@ -19,10 +19,12 @@ static inline int ncw_setcell(cchar_t *c, wchar_t ch, attr_t a, int pair) {
     return setcchar(c, s, a, (short)(pair > 0x7fff ? 0 : pair), &pair);
 }
 
-/* Mouse masks are built by macros Swift cannot import. */
+/* Mouse masks are built by macros Swift cannot import. Motion reports (drags) come only while a
+   button is held, once xterm's 1002 mode is on. */
 static inline mmask_t ncw_mouse_mask_used(void) {
-    return BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED;
+    return BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED | REPORT_MOUSE_POSITION;
 }
+static inline int ncw_mouse_is_motion(mmask_t m) { return (m & REPORT_MOUSE_POSITION) != 0; }
 static inline int ncw_mouse_is_wheel_up(mmask_t m) { return (m & BUTTON4_PRESSED) != 0; }
 static inline int ncw_mouse_is_wheel_down(mmask_t m) { return (m & BUTTON5_PRESSED) != 0; }
 static inline int ncw_mouse_is_click(mmask_t m) { return (m & (BUTTON1_PRESSED | BUTTON1_CLICKED)) != 0; }

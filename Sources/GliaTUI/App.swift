@@ -15,6 +15,9 @@ public final class App {
 
     /// Smallest terminal the layout works in; below it the screen says so.
     public static let minimumColumns = 64, minimumRows = 18
+    /// The browser help's mouse lines, each short enough for the overlay at 80 columns.
+    static let mouseHelp = ["Click: a row or the readout cursor. Wheel: scroll.",
+                            "Drag on the image: right = wider window, down = higher level."]
 
     /// The screen drawn on and read from.
     public let screen: any Screen
@@ -162,16 +165,16 @@ public final class App {
         drawQuitLine(into: &buffer, columns: columns, y: rows - 1)
         // The viewer whose image is on screen: the browser's, or triage's over it; none on the dashboard.
         switch workbench?.mode ?? .browse {
-        case .browse: images = viewer.placement.map { [$0] } ?? []
+        case .browse: images = viewer.placements
         case .triage:
-            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placement.map { [$0] } ?? []
+            images = workbench?.triage.session == nil ? [] : workbench?.triage.viewer.placements ?? []
         case .dashboard: images = []
         }
         if let page = helpPage {
             images = []
             let modes = workbench?.activeModes.map { $0 + [.global] }
                 ?? (viewer.options.cursor != nil ? [.cursor] : []) + [.browser, .lists, .viewer, .image, .global]
-            let notes = workbench?.mode == .browse || workbench == nil ? ["Mouse: click selects a row or the image's readout cursor, the wheel scrolls."] : []
+            let notes = workbench?.mode == .browse || workbench == nil ? Self.mouseHelp : []
             let pages = HelpOverlay.draw(HelpOverlay.lines(keys, modes: modes, glyphs: style.glyphs), page: page,
                                          notes: notes + [keyFileNote], into: &buffer,
                                          area: Rect(x: 0, y: 1, width: columns, height: rows - 2), style: style)

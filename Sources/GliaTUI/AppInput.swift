@@ -175,6 +175,12 @@ extension App {
             helpPage = nil
             return
         }
+        // A drag goes on wherever the pointer goes once it began on the image; no other pane takes one.
+        if mouse.kind == .drag {
+            viewer.dragged(x: mouse.x, y: mouse.y)
+            return
+        }
+        if mouse.kind == .click { viewer.endDrag() }
         let l = layout(columns: screen.columns, rows: screen.rows)
         let step = mouse.kind == .wheelUp ? -1 : 1
         if l.patients.contains(x: mouse.x, y: mouse.y) {
@@ -194,7 +200,7 @@ extension App {
         } else if l.viewer.contains(x: mouse.x, y: mouse.y) {
             focus = .viewer
             if mouse.kind == .click {
-                viewer.click(x: mouse.x, y: mouse.y)
+                viewer.press(x: mouse.x, y: mouse.y)
             } else {
                 browser.stepSlice(by: step)
             }

@@ -60,6 +60,8 @@ public enum Command: String, CaseIterable, Sendable {
     case narrowWindow = "narrow-window", widenWindow = "widen-window", lowerLevel = "lower-level", raiseLevel = "raise-level"
     case zoomIn = "zoom-in", zoomOut = "zoom-out", panLeft = "pan-left", panRight = "pan-right", panUp = "pan-up", panDown = "pan-down"
     case resetView = "reset-view", windowPreset = "window-preset", maximize
+    /// Single image, the three channels side by side, truth beside prediction, cycled.
+    case layout
     /// Where the classifier says no tumor: show or hide the segmenter's own mask (dimmed).
     case segmenterMask = "segmenter-mask"
     case readout, cursorLeft = "cursor-left", cursorRight = "cursor-right", cursorUp = "cursor-up", cursorDown = "cursor-down"

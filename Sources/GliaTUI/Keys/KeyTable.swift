@@ -107,6 +107,7 @@ public struct KeyTable: Sendable, Equatable {
             KeyBinding(.resetView, [.character("0")], "reset window and zoom"),
             KeyBinding(.segmenterMask, [.character("S")], "segmenter's mask where the classifier says no (dimmed)"),
             KeyBinding(.windowPreset, [.character("w")], "cycle window/level presets"),
+            KeyBinding(.layout, [.character("V")], "side by side: single / 3 channels / truth | prediction"),
             KeyBinding(.readout, [.character("x")], "pixel readout cursor (click sets it)"),
             KeyBinding(.graphics, [.character("I")], "cycle graphics mode"),
         ],

@@ -4,7 +4,9 @@
 // stepping through a volume compares like with like. The last render is cached by (slice, options,
 // size): redraws for other reasons (a list moved, the status bar changed) cost no resampling.
 //
-// In a pixel mode the image area is left blank and the pixels go out as `placement`, which the
+// Side by side (ViewerLayout) each panel is rendered and cached on its own, as the single view is.
+//
+// In a pixel mode the image area is left blank and the pixels go out as `placements`, which the
 // screen sends after the cells. The raster has about the slice's own resolution (the pane's pixels
 // divided by a whole factor, never more than the pane shows): kitty and iTerm2 scale it to the cells
 // themselves, and sixel, which has no scaling, repeats its pixels up to the pane's while encoding.
@@ -14,13 +16,16 @@ import GliaData
 public struct ViewerPane: Sendable {
     /// Renderer settings; colours are refreshed from the theme at each draw.
     public var options = RenderOptions()
-    /// The image to send with a pixel protocol after the last draw, nil when none.
-    public private(set) var placement: ImagePlacement?
-    private var cacheKey: CacheKey?
-    private var cached: CellBuffer?
-    private var cachedRaster: ImagePlacement?
-    /// Where the image went in the last draw, and its size, for the cursor and clicks.
-    private var lastImageRect = Rect(x: 0, y: 0, width: 0, height: 0)
+    /// One image or several side by side.
+    public var layout = ViewerLayout.single
+    /// The images to send with a pixel protocol after the last draw (one per panel), empty when none.
+    public private(set) var placements: [ImagePlacement] = []
+    /// The last render of each panel.
+    private var caches: [PanelCache] = []
+    /// A mouse drag changing window/level, from the press that began it.
+    private var drag: WindowDrag?
+    /// Where the panels' images went in the last draw, and the slice's size, for the cursor and clicks.
+    private var lastImageRects: [Rect] = []
     private var lastImageSize = (width: 256, height: 256)
     private var lastCell = (width: 1.0, height: 2.0)
 
@@ -30,6 +35,14 @@ public struct ViewerPane: Sendable {
         var columns: Int
         var rows: Int
         var cellSize: CellSize
+        var layout: ViewerLayout
+        var panel: Int
+    }
+
+    private struct PanelCache: Sendable {
+        var key: CacheKey
+        var cells: CellBuffer?
+        var raster: ImagePlacement?
     }
 
     /// A viewer with default settings.
@@ -66,6 +79,7 @@ public struct ViewerPane: Sendable {
             let dy = command == .cursorUp ? -1 : command == .cursorDown ? 1 : 0
             options.cursor = ImagePoint(x: max(0, min(lastImageSize.width - 1, cursor.x + dx)),
                                         y: max(0, min(lastImageSize.height - 1, cursor.y + dy)))
+        case .layout: layout = layout.next
         case .resetView:
             options.window = 255
             options.level = 127.5
@@ -82,7 +96,7 @@ public struct ViewerPane: Sendable {
     public mutating func draw(into buffer: inout CellBuffer, rect: Rect, focused: Bool, style: PaneStyle,
                               slice: LoadedSlice?, sliceID: String, caption: String, message: String?) {
         let theme = style.theme
-        placement = nil
+        placements = []
         buffer.fill(rect, with: Cell(" ", foreground: theme.foreground, background: theme.background))
         buffer.box(rect, title: caption, glyphs: style.glyphs, foreground: style.border(focused: focused),
                    background: theme.background, titleAttributes: focused ? .bold : [])
@@ -96,7 +110,7 @@ public struct ViewerPane: Sendable {
         options.background = theme.viewerBackground
         options.graphics = style.graphics
         options.cursorColor = theme.accent
-        lastImageRect = imageRect
+        lastImageRects = []
         lastCell = style.graphics.isPixel ? (Double(style.cellSize.width), Double(style.cellSize.height)) : (1, 2)
         if let slice {
             lastImageSize = (slice.image.width, slice.image.height)
@@ -105,11 +119,27 @@ public struct ViewerPane: Sendable {
                 options.cursor = ImagePoint(x: min(c.x, slice.image.width - 1), y: min(c.y, slice.image.height - 1))
             }
         }
-        if let slice, style.graphics.isPixel {
-            buffer.fill(imageRect, with: Cell(" ", foreground: options.background, background: options.background))
-            placement = pixels(slice, id: sliceID, rect: imageRect, cellSize: style.cellSize)
-        } else if let slice {
-            buffer.blit(render(slice, id: sliceID, columns: imageRect.width, rows: imageRect.height), x: imageRect.x, y: imageRect.y)
+        if let slice {
+            let panels = layout.panels(in: imageRect)
+            if panels.isEmpty {
+                buffer.text("too narrow for \(layout.label)", x: inner.x + 1, y: inner.y, maxWidth: inner.width - 2,
+                            foreground: theme.muted, background: theme.background)
+            }
+            lastImageRects = panels.map(\.image)
+            for (index, panel) in panels.enumerated() {
+                buffer.text(layout.title(index, width: panel.title.width), x: panel.title.x, y: panel.title.y, maxWidth: panel.title.width,
+                            foreground: theme.foreground, background: theme.background, attributes: .bold)
+                let panelSlice = layout.slice(slice, panel: index), panelOptions = layout.options(options, panel: index)
+                let key = CacheKey(slice: sliceID, options: panelOptions, columns: panel.image.width, rows: panel.image.height,
+                                   cellSize: style.graphics.isPixel ? style.cellSize : .guess, layout: layout, panel: index)
+                if style.graphics.isPixel {
+                    buffer.fill(panel.image, with: Cell(" ", foreground: options.background, background: options.background))
+                    placements.append(pixels(panelSlice, key: key, rect: panel.image))
+                } else {
+                    buffer.blit(render(panelSlice, key: key), x: panel.image.x, y: panel.image.y)
+                }
+            }
+            if caches.count > panels.count { caches.removeLast(caches.count - panels.count) }
         } else {
             buffer.text(message ?? "no slice selected", x: inner.x + 1, y: inner.y + imageRect.height / 2,
                         maxWidth: inner.width - 2, foreground: message == nil ? theme.muted : theme.error, background: theme.background)
@@ -123,12 +153,11 @@ public struct ViewerPane: Sendable {
         }
     }
 
-    /// Sets the cursor on the image pixel under cell (x, y) of the screen; false when the cell is
-    /// not on the image.
+    /// Sets the cursor on the image pixel under cell (x, y) of the screen (of whichever panel the
+    /// cell is in: every panel shows the same pixels); false when the cell is not on an image.
     @discardableResult
     public mutating func click(x: Int, y: Int) -> Bool {
-        let r = lastImageRect
-        guard r.contains(x: x, y: y),
+        guard let r = lastImageRects.first(where: { $0.contains(x: x, y: y) }),
               let point = SliceRaster.imagePoint(imageWidth: lastImageSize.width, imageHeight: lastImageSize.height, options: options,
                                                  areaWidth: Double(r.width) * lastCell.width, areaHeight: Double(r.height) * lastCell.height,
                                                  x: (Double(x - r.x) + 0.5) * lastCell.width, y: (Double(y - r.y) + 0.5) * lastCell.height)
@@ -155,29 +184,57 @@ public struct ViewerPane: Sendable {
         return parts.joined(separator: "  ")
     }
 
-    private mutating func render(_ slice: LoadedSlice, id: String, columns: Int, rows: Int) -> CellBuffer {
-        let key = CacheKey(slice: id, options: options, columns: columns, rows: rows, cellSize: .guess)
-        if key == cacheKey, let cached { return cached }
+    /// Starts a window/level drag at cell (x, y) when it is on an image (the press also set the
+    /// cursor, as a click does); false otherwise.
+    @discardableResult
+    public mutating func press(x: Int, y: Int) -> Bool {
+        let cursor = options.cursor
+        guard click(x: x, y: y) else {
+            drag = nil
+            return false
+        }
+        drag = WindowDrag(x: x, y: y, window: options.window, level: options.level, cursorBefore: cursor)
+        return true
+    }
+
+    /// Moves a drag begun by `press` to cell (x, y): window and level follow the distance moved. A
+    /// drag is no click, so the cursor goes back to what it was before the press. False when no
+    /// drag is under way.
+    @discardableResult
+    public mutating func dragged(x: Int, y: Int) -> Bool {
+        guard let drag else { return false }
+        (options.window, options.level) = drag.windowLevel(x: x, y: y)
+        options.cursor = drag.cursorBefore
+        return true
+    }
+
+    /// Ends a drag (a press elsewhere): motion no longer changes window/level.
+    public mutating func endDrag() { drag = nil }
+
+    /// The panel cache for `key`, reset when the key changed.
+    private mutating func cache(for key: CacheKey) -> PanelCache {
+        while caches.count <= key.panel { caches.append(PanelCache(key: key)) }
+        if caches[key.panel].key != key { caches[key.panel] = PanelCache(key: key) }
+        return caches[key.panel]
+    }
+
+    private mutating func render(_ slice: LoadedSlice, key: CacheKey) -> CellBuffer {
+        if let cells = cache(for: key).cells { return cells }
         let cells = SliceRenderer.render(image: slice.image, truth: slice.truth, prediction: slice.prediction,
-                                         options: options, columns: columns, rows: rows)
-        cacheKey = key
-        cached = cells
-        cachedRaster = nil
+                                         options: key.options, columns: key.columns, rows: key.rows)
+        caches[key.panel].cells = cells
         return cells
     }
 
     /// The slice as pixels for `rect` (see the file comment for the resolution).
-    private mutating func pixels(_ slice: LoadedSlice, id: String, rect: Rect, cellSize: CellSize) -> ImagePlacement {
-        let key = CacheKey(slice: id, options: options, columns: rect.width, rows: rect.height, cellSize: cellSize)
-        if key == cacheKey, var cachedRaster {
-            cachedRaster.rect = rect
-            return cachedRaster
+    private mutating func pixels(_ slice: LoadedSlice, key: CacheKey, rect: Rect) -> ImagePlacement {
+        if var raster = cache(for: key).raster {
+            raster.rect = rect
+            return raster
         }
-        let raster = Self.pixelRaster(slice, options: options, columns: rect.width, rows: rect.height, cellSize: cellSize)
-        let made = ImagePlacement(rect: rect, raster: raster, mode: options.graphics, key: String(describing: key), cellSize: cellSize)
-        cacheKey = key
-        cached = nil
-        cachedRaster = made
+        let raster = Self.pixelRaster(slice, options: key.options, columns: rect.width, rows: rect.height, cellSize: key.cellSize)
+        let made = ImagePlacement(rect: rect, raster: raster, mode: key.options.graphics, key: String(describing: key), cellSize: key.cellSize)
+        caches[key.panel].raster = made
         return made
     }
 
@@ -228,6 +285,7 @@ public struct ViewerPane: Sendable {
         value(compact ? "W " : "window ", "\(Int(options.window.rounded()))")
         value(compact ? "L " : "level ", "\(Int(options.level.rounded()))")
         value(compact ? "" : "zoom ", options.zoom == 1 ? "fit" : "\(Int((options.zoom * 100).rounded()))%")
+        if layout != .single { value(compact ? "" : "layout ", layout.label, optional: true) }
         value(compact ? "" : "graphics ", options.graphics.label, optional: true)
         if let preset = WindowPreset.all.first(where: { $0.matches(options) }) { value("preset ", preset.name, optional: true) }
     }

@@ -11,6 +11,11 @@
 // Restoring the terminal: `close()` on a normal quit; signal handlers for Ctrl-C, SIGTERM, SIGHUP
 // and crash signals (Swift traps arrive as SIGILL/SIGTRAP) call `endwin()` and re-raise the signal,
 // so the shell sees the usual status and the terminal is back out of the alternate screen.
+//
+// Drags: ncurses asks for xterm's 1000 mode (presses and releases only). After its first refresh
+// has sent that, the screen asks for 1002 (motion while a button is held) itself, on a terminal
+// only; leaving turns it off again (endwin's 1000l does too in xterm and tmux, which reset every
+// mouse mode on any of them).
 import CNcursesw
 import Glibc
 import Synchronization
@@ -40,6 +45,10 @@ public final class CursesScreen: Screen {
     private var graphics: GraphicsWriter?
     /// Image bytes still to send (deletions after an invalidation).
     private var pendingImageBytes: [UInt8] = []
+    /// Mouse reports read with an earlier one and not yet returned, oldest first.
+    private var pendingMouse: [MouseEvent] = []
+    /// Whether xterm's button-motion mode (1002) has been asked for.
+    private var buttonMotion = false
     private let basicColorsOnly: Bool
     private var shown: CellBuffer?
     private var pairs: [UInt64: Int32] = [:]
@@ -127,6 +136,10 @@ public final class CursesScreen: Screen {
     public func close() {
         guard !closed else { return }
         closed = true
+        if buttonMotion {
+            fputs("\u{1B}[?1002l", output)
+            fflush(output)
+        }
         endwin()
         delscreen(screen)
     }
@@ -172,6 +185,10 @@ public final class CursesScreen: Screen {
         shown = frame
         wnoutrefresh(window)
         doupdate()
+        if !buttonMotion, isatty(fileno(output)) != 0 {
+            buttonMotion = true
+            imageBytes = Array("\u{1B}[?1002h".utf8) + imageBytes
+        }
         if !imageBytes.isEmpty {
             _ = imageBytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, output) }
             fflush(output)
@@ -231,6 +248,7 @@ public final class CursesScreen: Screen {
     }
 
     public func nextEvent(timeoutMilliseconds: Int) -> InputEvent? {
+        if !pendingMouse.isEmpty { return .mouse(pendingMouse.removeFirst()) }
         wtimeout(window, Int32(timeoutMilliseconds))
         var ch: wint_t = 0
         let status = wget_wch(window, &ch)
@@ -269,6 +287,23 @@ public final class CursesScreen: Screen {
         return true
     }
 
+    /// A curses mouse report as an event; nil for the kinds the workstation does not use (releases).
+    private static func mouseEvent(_ event: MEVENT) -> MouseEvent? {
+        let kind: MouseEvent.Kind
+        if ncw_mouse_is_motion(event.bstate) != 0 {
+            kind = .drag
+        } else if ncw_mouse_is_wheel_up(event.bstate) != 0 {
+            kind = .wheelUp
+        } else if ncw_mouse_is_wheel_down(event.bstate) != 0 {
+            kind = .wheelDown
+        } else if ncw_mouse_is_click(event.bstate) != 0 {
+            kind = .click
+        } else {
+            return nil
+        }
+        return MouseEvent(kind: kind, x: Int(event.x), y: Int(event.y))
+    }
+
     private func functionKey(_ code: Int32) -> InputEvent? {
         switch code {
         case KEY_RESIZE:
@@ -278,19 +313,16 @@ public final class CursesScreen: Screen {
             pendingImageBytes += graphics?.forget() ?? []
             return .resize(columns: columns, rows: rows)
         case KEY_MOUSE:
+            // Reports that arrive together (a press and the first motion of a fast drag) come as one
+            // KEY_MOUSE, and getmouse hands them out newest first: take them all, oldest first.
+            var reports: [MouseEvent] = []
             var event = MEVENT()
-            guard getmouse(&event) == OK else { return nil }
-            let kind: MouseEvent.Kind
-            if ncw_mouse_is_wheel_up(event.bstate) != 0 {
-                kind = .wheelUp
-            } else if ncw_mouse_is_wheel_down(event.bstate) != 0 {
-                kind = .wheelDown
-            } else if ncw_mouse_is_click(event.bstate) != 0 {
-                kind = .click
-            } else {
-                return nil
+            while getmouse(&event) == OK {
+                if let mouse = Self.mouseEvent(event) { reports.insert(mouse, at: 0) }
             }
-            return .mouse(MouseEvent(kind: kind, x: Int(event.x), y: Int(event.y)))
+            guard !reports.isEmpty else { return nil }
+            pendingMouse += reports.dropFirst()
+            return .mouse(reports[0])
         case KEY_UP: return .key(.up)
         case KEY_DOWN: return .key(.down)
         case KEY_LEFT: return .key(.left)

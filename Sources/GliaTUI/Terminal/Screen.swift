@@ -96,8 +96,14 @@ public enum Key: Hashable, Sendable {
 /// A mouse report in cell coordinates.
 public struct MouseEvent: Hashable, Sendable {
     /// What happened.
-    public enum Kind: Hashable, Sendable { case click, wheelUp, wheelDown }
-    /// Click or wheel.
+    public enum Kind: Hashable, Sendable {
+        /// The left button went down.
+        case click
+        /// The pointer moved with the left button held.
+        case drag
+        case wheelUp, wheelDown
+    }
+    /// Click, drag or wheel.
     public var kind: Kind
     /// Column of the pointer.
     public var x: Int
