@@ -8,25 +8,19 @@ import GliaTUI
 import XCTest
 
 final class GraphicsTests: XCTestCase {
-    private static let work = FileManager.default.temporaryDirectory.appendingPathComponent("glia-e2e-graphics-\(getpid())")
-    private static let datasetResult: Result<URL, any Error> = Result {
-        let url = work.appendingPathComponent("data")
-        let result = try WorkstationTests.runGlia(["synth", "--out", url.path, "--patients", "2"])
-        guard result.status == 0 else { throw TmuxError(message: "glia synth failed: \(result.errors)") }
-        return url
-    }
+    private static let bench = PhantomWorkbench(name: "graphics")
 
     override class func tearDown() {
-        try? FileManager.default.removeItem(at: work)
+        bench.remove()
         super.tearDown()
     }
 
     private func start(_ arguments: String, passthrough: Bool?) throws -> TmuxSession {
         guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
-        let data = try Self.datasetResult.get()
+        let data = try Self.bench.dataset.get()
         let tmux = try TmuxSession(columns: 160, rows: 48)
         if let passthrough { try tmux.command("set", "-g", "allow-passthrough", passthrough ? "on" : "off") }
-        try tmux.typeLine("cd \(Self.work.path) && TERM=tmux-256color COLORTERM= \(try WorkstationTests.glia().path) --data \(data.path) "
+        try tmux.typeLine("cd \(Self.bench.work.path) && TERM=tmux-256color COLORTERM= \(try WorkstationTests.glia().path) --data \(data.path) "
                           + "\(arguments); echo rc=$?")
         return tmux
     }
@@ -94,7 +88,7 @@ final class GraphicsTests: XCTestCase {
     }
 
     func testShowPrintsASixelIntoAPipeWhenAskedByName() throws {
-        let data = try Self.datasetResult.get()
+        let data = try Self.bench.dataset.get()
         let patient = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: data.path).sorted().first { !$0.hasSuffix(".csv") })
         let image = data.appendingPathComponent(patient).appendingPathComponent("\(patient)_5.tif")
         let result = try WorkstationTests.runGlia(["show", image.path, "--graphics", "sixel", "--width", "40"])

@@ -9,26 +9,20 @@ import GliaTUI
 import XCTest
 
 final class ViewerSideBySideTests: XCTestCase {
-    private static let work = FileManager.default.temporaryDirectory.appendingPathComponent("glia-e2e-side-\(getpid())")
-    private static let datasetResult: Result<URL, any Error> = Result {
-        let url = work.appendingPathComponent("data")
-        let result = try WorkstationTests.runGlia(["synth", "--out", url.path, "--patients", "2"])
-        guard result.status == 0 else { throw TmuxError(message: "glia synth failed: \(result.errors)") }
-        return url
-    }
+    private static let bench = PhantomWorkbench(name: "side")
 
     override class func tearDown() {
-        try? FileManager.default.removeItem(at: work)
+        bench.remove()
         super.tearDown()
     }
 
     private func start(columns: Int, rows: Int) throws -> TmuxSession {
         guard TmuxSession.executable != nil else { throw XCTSkip("skipped: tmux is not installed") }
-        let data = try Self.datasetResult.get()
+        let data = try Self.bench.dataset.get()
         let tmux = try TmuxSession(columns: columns, rows: rows)
-        try tmux.typeLine("cd \(Self.work.path) && TERM=tmux-256color COLORTERM= \(try WorkstationTests.glia().path) --data \(data.path)"
+        try tmux.typeLine("cd \(Self.bench.work.path) && TERM=tmux-256color COLORTERM= \(try WorkstationTests.glia().path) --data \(data.path)"
                           + " --graphics blocks; echo rc=$?")
-        try tmux.waitFor(text: "Patients 1/2")
+        try tmux.waitFor(text: "Patients 1/4")
         return tmux
     }
 
@@ -59,7 +53,7 @@ final class ViewerSideBySideTests: XCTestCase {
                 let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
                 return lines.count > 2 && !lines[2].contains("truth") && !lines[2].contains("pre-contrast")
             }
-            XCTAssertTrue(single.contains("Patients 1/2"))
+            XCTAssertTrue(single.contains("Patients 1/4"))
             try tmux.send("q")
             try tmux.waitFor(text: "rc=0")
         }
