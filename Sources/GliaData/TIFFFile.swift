@@ -199,7 +199,6 @@ final class TIFFHandle {
                 }
             }
         }
-        var signedZero: UInt8?
         if isSigned {
             // Two's complement plus 2^(bits-1) is the sign bit flipped.
             if bytesPerSample == 1 {
@@ -211,10 +210,9 @@ final class TIFFHandle {
                 }
             }
         }
-        var pixels = bytesPerSample == 1 ? samples : scale16(samples)
-        if isSigned {
-            signedZero = bytesPerSample == 1 ? 0x80 : scale16(withUnsafeBytes(of: UInt16(0x8000)) { Array($0) }, peakOf: samples)[0]
-        }
+        let peak = bytesPerSample == 1 ? 255 : Self.peak16(samples)
+        var pixels = bytesPerSample == 1 ? samples : Self.scale16(samples, peak: peak)
+        var signedZero = isSigned ? (bytesPerSample == 1 ? 0x80 : Self.scale16(0x8000, peak: peak)) : nil
         if head.photometric == Int(PHOTOMETRIC_MINISWHITE) {
             pixels.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 255 &- p[i] } }
             signedZero = signedZero.map { 255 &- $0 }
@@ -246,14 +244,19 @@ final class TIFFHandle {
         }
     }
 
-    /// 16-bit native-endian samples to 8 bits, scaled by the image's maximum. A nonzero sample
-    /// stays nonzero (at least 1), so a 16-bit mask binarises the same after scaling.
-    /// `peakOf`: the samples whose maximum sets the scale (default: `samples` themselves).
-    private func scale16(_ samples: [UInt8], peakOf reference: [UInt8]? = nil) -> [UInt8] {
-        let peak = (reference ?? samples).withUnsafeBytes { max(1, Int($0.bindMemory(to: UInt16.self).max() ?? 1)) }
-        return samples.withUnsafeBytes { raw in
-            raw.bindMemory(to: UInt16.self).map { $0 == 0 ? 0 : UInt8(min(255, max(1, (Int($0) * 255 + peak / 2) / peak))) }
-        }
+    /// 16-bit native-endian samples to 8 bits, scaled by the image's maximum (`peak`). A nonzero
+    /// sample stays nonzero (at least 1), so a 16-bit mask binarises the same after scaling.
+    private static func scale16(_ samples: [UInt8], peak: Int) -> [UInt8] {
+        samples.withUnsafeBytes { raw in raw.bindMemory(to: UInt16.self).map { scale16($0, peak: peak) } }
+    }
+
+    private static func scale16(_ value: UInt16, peak: Int) -> UInt8 {
+        value == 0 ? 0 : UInt8(min(255, max(1, (Int(value) * 255 + peak / 2) / peak)))
+    }
+
+    /// The largest of 16-bit native-endian samples, at least 1.
+    private static func peak16(_ samples: [UInt8]) -> Int {
+        samples.withUnsafeBytes { max(1, Int($0.bindMemory(to: UInt16.self).max() ?? 1)) }
     }
 
     /// Anything libtiff can render as RGBA (palette, YCbCr, bilevel...), as 8-bit RGB, top row first.

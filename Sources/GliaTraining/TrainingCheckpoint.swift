@@ -77,7 +77,6 @@ public enum TrainingCheckpoint {
     /// holds the checkpoint's weights, see `loadModel`).
     public static func restore(_ state: inout TrainingState, from file: SafeTensorsFile) throws {
         let loaded = try Checkpoint.load(into: state.model, from: file)
-        if let average = state.average { try restoreTrainedWeights(state, average: average, from: loaded, path: file.path) }
         var optimizerState: [String: Tensor] = [:]
         for (name, tensor) in loaded.extraTensors where name.hasPrefix(optimizerPrefix) {
             optimizerState[String(name.dropFirst(optimizerPrefix.count))] = tensor
@@ -87,13 +86,15 @@ public enum TrainingCheckpoint {
         state.progress = try decode(TrainingProgress.self, key: progressKey, metadata: file.metadata, path: file.path)
         state.generators = try decode([String: RandomGenerator].self, key: randomKey, metadata: file.metadata,
                                       path: file.path)
+        if let average = state.average {
+            try restoreTrainedWeights(state, average: average, from: loaded, steps: state.progress.globalStep, path: file.path)
+        }
     }
 
     /// The model holds the file's (averaged) weights: they become the average, and the trained
     /// weights come back from their "trained." copies.
     private static func restoreTrainedWeights(_ state: TrainingState, average: WeightAverage,
-                                              from loaded: LoadedCheckpoint, path: String) throws {
-        let progress = try decode(TrainingProgress.self, key: progressKey, metadata: loaded.metadata, path: path)
+                                              from loaded: LoadedCheckpoint, steps: Int, path: String) throws {
         let slots = state.model.parameters.map { ($0.name, $0.value.shape) } + state.model.buffers.map { ($0.name, $0.value.shape) }
         var trained: [Tensor] = []
         for (name, shape) in slots {
@@ -103,7 +104,7 @@ public enum TrainingCheckpoint {
             trained.append(tensor)
         }
         try average.restore(values: state.model.parameters.map(\.value) + state.model.buffers.map(\.value),
-                            steps: progress.globalStep)
+                            steps: steps)
         let parameters = state.model.parameters
         for (i, p) in parameters.enumerated() { p.value = trained[i] }
         for (i, b) in state.model.buffers.enumerated() { b.value = trained[parameters.count + i] }

@@ -28,6 +28,7 @@ public final class Projection: Layer {
     public let conv: Conv2D
     /// `downsample.1`.
     public let bn: BatchNorm2D
+    private let folded: ConvBatchNorm
 
     /// A projection named `<name>.0` (conv) and `<name>.1` (BN).
     public init(name: String, inChannels: Int, outChannels: Int, stride: Int, rng: inout RandomGenerator) {
@@ -37,7 +38,6 @@ public final class Projection: Layer {
         folded = ConvBatchNorm(conv, bn)
     }
 
-    private let folded: ConvBatchNorm
     public var parameters: [Parameter] { conv.parameters + bn.parameters }
     public var buffers: [Buffer] { conv.buffers + bn.buffers }
 

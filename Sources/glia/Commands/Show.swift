@@ -37,8 +37,7 @@ struct Show: AsyncParsableCommand {
     @Flag(help: "Plain ASCII character ramp, no colour.")
     var ascii = false
 
-    @Option(help: ArgumentHelp("How the slice is drawn: \(GraphicsRequest.choices).", valueName: "mode"))
-    var graphics = "auto"
+    @OptionGroup var graphicsOptions: GraphicsOptions
 
     /// Widest rendering accepted: a cell is a few dozen bytes, and no terminal is wider.
     static let maximumWidth = 1000
@@ -46,9 +45,6 @@ struct Show: AsyncParsableCommand {
     func validate() throws {
         if let width, !(8...Self.maximumWidth).contains(width) {
             throw ValidationError("--width must be in 8...\(Self.maximumWidth) character cells, got \(width)")
-        }
-        guard GraphicsRequest(argument: graphics) != nil else {
-            throw ValidationError("--graphics must be one of \(GraphicsRequest.choices) (got '\(graphics)')")
         }
     }
 
@@ -81,7 +77,7 @@ struct Show: AsyncParsableCommand {
         options.channel = chosenChannel
         options.overlay = style
         let environment = ProcessInfo.processInfo.environment
-        let support = ascii ? GraphicsSupport(pixelModes: [], mode: .ascii) : Self.support(graphics, environment: environment)
+        let support = ascii ? GraphicsSupport(pixelModes: [], mode: .ascii) : Self.support(graphicsOptions.request, environment: environment)
         options.graphics = support.mode
         if let note = support.note { FileHandle.standardError.write(Data("glia: \(note)\n".utf8)) }
         if support.mode.isPixel {
@@ -100,8 +96,7 @@ struct Show: AsyncParsableCommand {
     }
 
     /// The graphics to use: detected on a terminal, half blocks (or the mode named) into a pipe.
-    private static func support(_ argument: String, environment: [String: String]) -> GraphicsSupport {
-        let request = GraphicsRequest(argument: argument) ?? .auto
+    private static func support(_ request: GraphicsRequest, environment: [String: String]) -> GraphicsSupport {
         guard isatty(1) == 1 else {
             if case .mode(let mode) = request { return GraphicsSupport(pixelModes: mode.isPixel ? [mode] : [], mode: mode) }
             return .textOnly

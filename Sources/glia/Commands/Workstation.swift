@@ -25,17 +25,9 @@ struct Workstation: AsyncParsableCommand {
     @Flag(help: "Draw with ASCII characters only (automatic when the locale is not UTF-8).")
     var ascii = false
 
-    @Option(help: ArgumentHelp("How slices are drawn: \(GraphicsRequest.choices) (auto: what the terminal is found to support).",
-                               valueName: "mode"))
-    var graphics = "auto"
+    @OptionGroup var graphicsOptions: GraphicsOptions
 
     @OptionGroup var workspace: WorkspaceOptions
-
-    func validate() throws {
-        guard GraphicsRequest(argument: graphics) != nil else {
-            throw ValidationError("--graphics must be one of \(GraphicsRequest.choices) (got '\(graphics)')")
-        }
-    }
 
     func run() async throws {
         try CursesScreen.checkTerminal()
@@ -80,7 +72,7 @@ struct Workstation: AsyncParsableCommand {
         let chosenKeys = keys
         let initialMessage = message
         // Before curses takes the terminal: the query reads the terminal's replies itself.
-        let support = GraphicsDetector.detect(request: GraphicsRequest(argument: graphics) ?? .auto, environment: environment,
+        let support = GraphicsDetector.detect(request: graphicsOptions.request, environment: environment,
                                               glyphs: forceASCII ? .ascii : .unicode)
         let interrupted = try await MainActor.run {
             let workbench = Workbench(workspace: try? opened.get(), workspaceProblem: opened.failureDescription,
