@@ -10,6 +10,31 @@ final class ThreadingTests: XCTestCase {
         XCTAssertEqual(BLAS.threadCount, 1)
     }
 
+    /// The kernels reported are the ones OpenBLAS runs, and OPENBLAS_CORETYPE is obeyed, not overridden.
+    func testKernelsAreTheLibrarysAndObeyTheEnvironment() {
+        let kernels = BLAS.kernels
+        XCTAssertFalse(kernels.family.isEmpty)
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0 }
+        XCTAssertEqual(kernels.forcedBy, forced)
+        if let forced, kernels.cpuRunsAVX512 || !["skylakex", "cooperlake"].contains(forced.lowercased()) {
+            XCTAssertEqual(kernels.family.lowercased(), forced.lowercased())
+        }
+    }
+
+    /// Only AVX2 kernels on an AVX-512 CPU draw a note, which names the variable that forced them.
+    func testKernelWarningOnlyWhereTheKernelsAreBelowTheCPU() {
+        let forced = BLAS.Kernels(family: "Haswell", forcedBy: "Haswell", cpuRunsAVX512: true)
+        XCTAssertTrue(forced.isBelowHost)
+        XCTAssertTrue(forced.warning?.contains("OPENBLAS_CORETYPE=Haswell forces") == true, forced.warning ?? "nil")
+        XCTAssertTrue(forced.warning?.contains("unset it") == true)
+        XCTAssertEqual(forced.description, "Haswell (OPENBLAS_CORETYPE=Haswell)")
+        let chosen = BLAS.Kernels(family: "Zen", forcedBy: nil, cpuRunsAVX512: true)
+        XCTAssertTrue(chosen.warning?.contains("OpenBLAS chose") == true)
+        XCTAssertNil(BLAS.Kernels(family: "Haswell", forcedBy: nil, cpuRunsAVX512: false).warning)
+        XCTAssertNil(BLAS.Kernels(family: "Cooperlake", forcedBy: nil, cpuRunsAVX512: true).warning)
+        XCTAssertEqual(BLAS.Kernels(family: "SkylakeX", forcedBy: nil, cpuRunsAVX512: true).description, "SkylakeX")
+    }
+
     func testProductSplitOverWorkersMatchesOneCall() {
         var rng = RandomGenerator(seed: 3)
         let (m, n, k) = (300, 70, 50)

@@ -68,7 +68,8 @@ struct BenchConv: AsyncParsableCommand {
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
             .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("glia bench conv: batch \(batch), \(size)x\(size) input, median of \(reps) interleaved rounds after 1 warm-up; "
-              + "BLAS threads \(BLAS.threadCount), parallelFor workers \(ParallelConfig.workerCount), load avg \(load)")
+              + "BLAS threads \(BLAS.threadCount) (\(BLAS.kernels.description) kernels), parallelFor workers \(ParallelConfig.workerCount), load avg \(load)")
+        if let warning = BLAS.kernels.warning { print(warning) }
         print("GF/s = GFLOP/s. gemm = plain cblas_sgemm on the same M x N x K in this run; ratio = conv / gemm.")
         print("Backward = weight gradient + input gradient (two GEMMs). Timings on a shared machine are noisy.\n")
         let header = ["conv (Cin→Cout k H²)", "uses", "GFLOP", "fwd ms", "fwd GF/s", "gemm", "ratio",

@@ -60,8 +60,9 @@ struct BenchModels: AsyncParsableCommand {
     func run() async throws {
         print("glia bench models: batch \(batch), \(size)x\(size)x3, median of \(reps) after \(warmup) warm-up "
               + "(latency: median of \(latencyReps)); \(ParallelConfig.workerCount) workers, "
-              + "OpenBLAS \(BLAS.threadCount) thread per call")
+              + "OpenBLAS \(BLAS.threadCount) thread per call, \(BLAS.kernels.description) kernels")
         print("The machine may be shared: figures are medians and drift with its load; compare within this run.")
+        if let warning = BLAS.kernels.warning { print(warning) }
         print("Host: \(HostISA.description)")
         let kinds = modelList.compactMap(ModelKind.init(rawValue:))
         var gemm = [GEMMBaseline.measure()]

@@ -79,6 +79,7 @@ struct Train: AsyncParsableCommand {
         } catch {
             throw CommandError("\(error)")
         }
+        if let warning = BLAS.kernels.warning { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
         let stopper = InterruptHandler { run.actor.stop() }
         let reporter = Task {
             var reporter = TrainingReporter(configuration: run.actor.configuration)
