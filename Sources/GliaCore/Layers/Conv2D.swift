@@ -19,6 +19,22 @@
 //
 // Inference can fuse a ReLU or a residual sum into the pass that adds the bias (ConvolutionEpilogue.swift),
 // and run through BatchNorm-folded weights (ConvBatchNorm.swift).
+//
+// Stride-1 3x3 convolutions with enough output tiles run as Winograd F(2x2, 3x3) instead of im2col
+// (Winograd.swift), forward and as dx: the filters' transform is kept per weights version.
+
+/// How a convolution computes its products.
+public enum ConvolutionAlgorithm: Sendable {
+    /// Winograd F(2x2, 3x3) where it applies (`Conv2D.runsWinograd`), else im2col and GEMM.
+    case automatic
+    /// Always im2col and GEMM (the reference path of benchmarks and tests).
+    case im2col
+
+    /// Every new convolution's algorithm: `im2col` where the environment sets `GLIA_CONVOLUTION=im2col`
+    /// (to measure or check against the plain path), else `automatic`.
+    public static let processDefault: ConvolutionAlgorithm =
+        getenvString("GLIA_CONVOLUTION") == "im2col" ? .im2col : .automatic
+}
 
 /// A 2-D convolution with a square kernel, zero padding and an optional bias.
 public final class Conv2D: Layer {
@@ -37,7 +53,11 @@ public final class Conv2D: Layer {
     /// Upper bound on the im2col buffer (floats) per block of output rows; at least one row is done
     /// at a time. Smaller saves memory, larger gives GEMM longer panels.
     public var columnBlockElements = Conv2D.defaultColumnBlockElements
+    /// How forward and dx are computed; the weight gradient is always im2col.
+    public var algorithm = ConvolutionAlgorithm.processDefault
     private var input: Tensor?
+    /// The Winograd transform of the weights last convolved with, and the key they were made for.
+    private var winogradFilters: (key: [Int], filters: WinogradFilters)?
 
     /// Trainable tensors: weight, then bias (if any).
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
@@ -74,6 +94,18 @@ public final class Conv2D: Layer {
                             kernel: kernelSize, stride: stride, padding: padding)
     }
 
+    /// Whether a forward over an input of `shape` `[N, H, W, Cin]` runs as Winograd F(2x2, 3x3) on
+    /// the calling path (the worker count counts: each worker needs enough tiles).
+    public func runsWinograd(onInputOf shape: [Int]) -> Bool {
+        precondition(shape.count == 4, "\(weight.name): input shape \(shape) is not [N, H, W, C]")
+        return runsWinograd(ConvGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: shape[3],
+                                         kernel: kernelSize, stride: stride, padding: padding), outputs: outChannels)
+    }
+
+    private func runsWinograd(_ g: ConvGeometry, outputs: Int) -> Bool {
+        algorithm == .automatic && Winograd.applies(to: g, outputs: outputs)
+    }
+
     /// Output rows per block: no more columns than `columnBlockElements`, and at least one block per worker.
     private func blockRows(_ g: ConvGeometry) -> Int {
         let byMemory = columnBlockElements / g.patch
@@ -84,14 +116,17 @@ public final class Conv2D: Layer {
     /// `[N, H, W, Cin] -> [N, Ho, Wo, Cout]`; a training forward keeps x for `backward`.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         input = mode == .training ? x : nil
-        return convolve(x, weights: weight.value, bias: bias?.value, then: .plain)
+        return convolve(x, weights: weight.value, bias: bias?.value, then: .plain, key: ownWeightsKey)
     }
+
+    /// Names this layer's own weights as they are now, for the Winograd filter cache.
+    private var ownWeightsKey: [Int] { [0, weight.version] }
 
     /// An inference forward with `epilogue` fused into the output pass: ReLU(conv(x)), say, in one
     /// pass over the output instead of two.
     public func inference(_ x: Tensor, then epilogue: ConvolutionEpilogue) -> Tensor {
         input = nil
-        return convolve(x, weights: weight.value, bias: bias?.value, then: epilogue)
+        return convolve(x, weights: weight.value, bias: bias?.value, then: epilogue, key: ownWeightsKey)
     }
 
     /// Drops what a training forward kept, for callers that run this layer's inference through
@@ -99,18 +134,41 @@ public final class Conv2D: Layer {
     func forgetTrainingCache() { input = nil }
 
     /// The convolution of `x` with `weights` (`[Cout, k, k, Cin]`, this layer's own or BatchNorm
-    /// folded into them) and `bias`, then `epilogue`; keeps nothing.
-    func convolve(_ x: Tensor, weights: Tensor, bias: Tensor?, then epilogue: ConvolutionEpilogue) -> Tensor {
+    /// folded into them) and `bias`, then `epilogue`; keeps nothing but the Winograd transform of
+    /// `weights`, reused while the caller passes the same `key` (which must change with the weights).
+    func convolve(_ x: Tensor, weights: Tensor, bias: Tensor?, then epilogue: ConvolutionEpilogue,
+                  key: [Int]) -> Tensor {
         let g = geometry(for: x)
         let shape = [g.batch, g.outHeight, g.outWidth, outChannels]
         if g.rows == 0 || x.count == 0 { return Tensor(shape: shape) }
+        let winograd = runsWinograd(g, outputs: outChannels) ? cachedWinogradFilters(weights, key: key) : nil
         return x.scalars.withUnsafeBufferPointer { xp in
             weights.scalars.withUnsafeBufferPointer { wp in
                 epilogue.withOutputPass(bias: bias, outputShape: shape) { pass in
-                    lowered(xp.baseAddress!, g, weights: wp.baseAddress!, outputs: outChannels, pass: pass)
+                    convolved(xp.baseAddress!, g, weights: wp.baseAddress!, winograd: winograd,
+                              outputs: outChannels, pass: pass)
                 }
             }
         }
+    }
+
+    /// The Winograd filters of `weights`, made again only when `key` differs from the last call's.
+    private func cachedWinogradFilters(_ weights: Tensor, key: [Int]) -> WinogradFilters {
+        if let winogradFilters, winogradFilters.key == key { return winogradFilters.filters }
+        let filters = weights.scalars.withUnsafeBufferPointer {
+            WinogradFilters(weights: $0.baseAddress!, outChannels: outChannels, inChannels: inChannels)
+        }
+        winogradFilters = (key, filters)
+        return filters
+    }
+
+    /// out = conv(x), through `winograd` filters where given, else im2col and GEMM.
+    private func convolved(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weights: UnsafePointer<Float>,
+                           winograd: WinogradFilters?, outputs nOut: Int, pass: OutputPass) -> Tensor {
+        guard let winograd else { return lowered(x, g, weights: weights, outputs: nOut, pass: pass) }
+        return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
+            Winograd.convolve(x, g, filters: winograd, pass: pass, into: y)
+        })
     }
 
     /// out[rows, nOut] = im2col(x)·weightsᵀ, then the output pass, with weights `[nOut, patch]`. Each
@@ -196,18 +254,27 @@ public final class Conv2D: Layer {
     /// Stride 1: dx is itself a convolution of dy, with padding k−1−p and the filters turned around,
     /// W'[ci, ky, kx, co] = W[co, k−1−ky, k−1−kx, ci]:
     ///   dx[iy, ix, ci] = Σ dy[iy + ky − (k−1−p), ix + kx − (k−1−p), co] · W'[ci, ky, kx, co].
-    /// Output rows are independent, so it parallelises like forward and needs no col2im.
+    /// Output rows are independent, so it parallelises like forward and needs no col2im. Through
+    /// Winograd it reads the forward's transformed filters (WinogradFilters: turning is a reflection).
     private func inputGradientAsConvolution(_ dy: Tensor, _ g: ConvGeometry) -> Tensor {
         let k = kernelSize, cin = inChannels, cout = outChannels
+        let gt = ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, channels: cout,
+                              kernel: k, stride: 1, padding: k - 1 - padding)
+        precondition(gt.outHeight == g.height && gt.outWidth == g.width, "transposed geometry mismatch")
+        if runsWinograd(gt, outputs: cin) {
+            let filters = cachedWinogradFilters(weight.value, key: ownWeightsKey)
+            return dy.scalars.withUnsafeBufferPointer { dp in
+                Tensor(shape: [g.batch, g.height, g.width, cin], fillingUninitialized: { dx in
+                    Winograd.convolve(dp.baseAddress!, gt, filters: filters, turned: true, pass: .none, into: dx)
+                })
+            }
+        }
         var turned = [Float](repeating: 0, count: weight.value.count)
         weight.value.scalars.withUnsafeBufferPointer { w in
             for co in 0..<cout { for ky in 0..<k { for kx in 0..<k { for ci in 0..<cin {
                 turned[((ci * k + (k - 1 - ky)) * k + (k - 1 - kx)) * cout + co] = w[((co * k + ky) * k + kx) * cin + ci]
             } } } }
         }
-        let gt = ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, channels: cout,
-                              kernel: k, stride: 1, padding: k - 1 - padding)
-        precondition(gt.outHeight == g.height && gt.outWidth == g.width, "transposed geometry mismatch")
         return dy.scalars.withUnsafeBufferPointer { dp in
             turned.withUnsafeBufferPointer { tp in
                 lowered(dp.baseAddress!, gt, weights: tp.baseAddress!, outputs: cin, pass: .none)

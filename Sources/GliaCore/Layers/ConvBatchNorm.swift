@@ -42,7 +42,8 @@ public final class ConvBatchNorm {
         conv.forgetTrainingCache()
         bn.forgetTrainingCache()
         let current = foldedWeights()
-        return conv.convolve(x, weights: current.weight, bias: current.bias, then: epilogue)
+        return conv.convolve(x, weights: current.weight, bias: current.bias, then: epilogue,
+                             key: [1] + current.versions)
     }
 
     /// The change counts of every tensor the folded ones depend on.
