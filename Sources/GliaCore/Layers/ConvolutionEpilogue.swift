@@ -34,6 +34,8 @@ struct OutputPass {
     func apply(to block: UnsafeMutablePointer<Float>, firstRow: Int, rows: Int, width: Int) {
         if bias == nil && residual == nil && !relu { return }
         let wide = width & ~7
+        // `replace(with:where:)` rather than `pointwiseMax`: the standard library's generic max was
+        // not inlined here (3 % of a ResNet-18 inference in perf).
         let zero = SIMD8<Float>()
         for r in 0..<rows {
             let row = block + r &* width
@@ -43,7 +45,7 @@ struct OutputPass {
                 var v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
                 if let bias { v += UnsafeRawPointer(bias + c).loadUnaligned(as: SIMD8<Float>.self) }
                 if let sum { v += UnsafeRawPointer(sum + c).loadUnaligned(as: SIMD8<Float>.self) }
-                if relu { v = pointwiseMax(v, zero) }
+                if relu { v.replace(with: 0, where: v .< zero) }
                 UnsafeMutableRawPointer(row + c).storeBytes(of: v, as: SIMD8<Float>.self)
                 c &+= 8
             }

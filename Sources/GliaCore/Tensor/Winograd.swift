@@ -145,7 +145,7 @@ enum Winograd {
                     var out = value
                     if let bias = pass.bias { out += load(bias + c) }
                     if let residual = pass.residual { out += load(residual + row * cout + c) }
-                    if pass.relu { out = pointwiseMax(out, SIMD8()) }
+                    if pass.relu { out.replace(with: 0, where: out .< 0) }
                     store(out, y + row * cout + c)
                 }
                 put(s0.0 + s0.1 + s0.2, 0, 0)
