@@ -1,12 +1,13 @@
 import GliaCore
 import XCTest
 
-/// Winograd F(2x2, 3x3) against a float64 direct convolution, beside im2col's error on the same
-/// data: forward with every epilogue, dx, odd output sizes, each padding, the filter cache and the
-/// BatchNorm-folded path.
+/// Winograd F(4x4, 3x3) (inference) and F(2x2, 3x3) (training, dx) against a float64 direct
+/// convolution, beside im2col's error on the same data: forward with every epilogue, dx, partial
+/// last tiles, each padding, the filter cache and the BatchNorm-folded path.
 final class WinogradTests: XCTestCase {
-    /// (batch, height, width, Cin, Cout, padding); every case has enough tiles for two workers.
-    private let cases = [(2, 9, 11, 32, 40, 1), (2, 13, 10, 32, 48, 0), (2, 8, 8, 48, 32, 2)]
+    /// (batch, height, width, Cin, Cout, padding); every case has enough 4x4 tiles for two workers,
+    /// and the first and last end in partial tiles.
+    private let cases = [(2, 17, 19, 32, 40, 1), (2, 18, 15, 32, 48, 0), (2, 16, 16, 48, 32, 2)]
 
     /// y[b, oy, ox, o] = Σ x[b, oy + ky − p, ox + kx − p, c] · w[o, ky, kx, c] + bias[o], in double.
     private func reference(_ x: Tensor, _ conv: Conv2D) -> [Double] {
@@ -51,8 +52,10 @@ final class WinogradTests: XCTestCase {
         return zip(t.scalars, ref).map { abs(Double($0) - $1) }.max() ?? 0
     }
 
-    /// Winograd's error against float64 stays at the scale of im2col's (F(2x2, 3x3) only adds and
-    /// halves in its transforms) for the plain output and with the residual and ReLU fused.
+    /// F(2x2, 3x3)'s error against float64 stays at the scale of im2col's (its transforms only add
+    /// and halve); F(4x4, 3x3)'s coefficients up to 8 cost about 5-13x im2col's error here (1.1-1.5e-5
+    /// on outputs of order 1), which is held under 2.5e-5: a tenth of the parity fixtures' tolerance
+    /// for ResNet features (5e-4), half of the ResUNet output's (5e-5). Plain output and fused epilogues.
     func testForwardMatchesFloat64WithinTheDirectPathsScale() {
         ParallelConfig.withWorkers(2) {
             var rng = RandomGenerator(seed: 5)
@@ -61,22 +64,25 @@ final class WinogradTests: XCTestCase {
                 conv.algorithm = .automatic  // whatever GLIA_CONVOLUTION says
                 let x = Tensor(shape: [n, h, w, cin]) { _ in rng.uniform(-1, 1) }
                 let label = "\(n)x\(h)x\(w)x\(cin) -> \(cout), padding \(p)"
-                XCTAssertTrue(conv.runsWinograd(onInputOf: x.shape), label)
+                XCTAssertEqual(conv.winogradTileSide(forInputOf: x.shape, mode: .inference), 4, label)
+                XCTAssertEqual(conv.winogradTileSide(forInputOf: x.shape, mode: .training), 2, label)
                 let ref = reference(x, conv)
-                let winograd = maxError(conv.forward(x, mode: .inference), ref)
+                let f4 = maxError(conv.forward(x, mode: .inference), ref)
+                let f2 = maxError(conv.forward(x, mode: .training), ref)
                 conv.algorithm = .im2col
-                XCTAssertFalse(conv.runsWinograd(onInputOf: x.shape))
+                XCTAssertNil(conv.winogradTileSide(forInputOf: x.shape, mode: .inference))
                 let direct = maxError(conv.forward(x, mode: .inference), ref)
-                print(String(format: "Winograd %@: max error vs float64 %.2e (im2col %.2e)", label, winograd, direct))
-                XCTAssertLessThan(winograd, max(8 * direct, 1e-6), label)
+                print(String(format: "Winograd %@: max error vs float64 F(4x4) %.2e, F(2x2) %.2e (im2col %.2e)",
+                             label, f4, f2, direct))
+                let bound = max(8 * direct, 1e-6), f4Bound = 2.5e-5
+                XCTAssertLessThan(f4, f4Bound, label)
+                XCTAssertLessThan(f2, bound, label)
 
                 conv.algorithm = .automatic
                 let residual = Tensor(shape: [n, h + 2 * p - 2, w + 2 * p - 2, cout]) { _ in rng.uniform(-1, 1) }
                 let fusedRef = zip(ref, residual.scalars).map { max(0, $0 + Double($1)) }
-                XCTAssertLessThan(maxError(conv.inference(x, then: .addThenReLU(residual)), fusedRef),
-                                  max(8 * direct, 1e-6), label)
-                XCTAssertLessThan(maxError(conv.inference(x, then: .relu), ref.map { max(0, $0) }),
-                                  max(8 * direct, 1e-6), label)
+                XCTAssertLessThan(maxError(conv.inference(x, then: .addThenReLU(residual)), fusedRef), f4Bound, label)
+                XCTAssertLessThan(maxError(conv.inference(x, then: .relu), ref.map { max(0, $0) }), f4Bound, label)
             }
         }
     }
@@ -113,11 +119,13 @@ final class WinogradTests: XCTestCase {
             var rng = RandomGenerator(seed: 7)
             let conv = Conv2D(name: "c", inChannels: 32, outChannels: 32, kernelSize: 3, padding: 1, rng: &rng)
             conv.algorithm = .automatic
-            let x = Tensor(shape: [2, 10, 10, 32]) { _ in rng.uniform(-1, 1) }
-            XCTAssertTrue(conv.runsWinograd(onInputOf: x.shape))
+            let x = Tensor(shape: [2, 16, 16, 32]) { _ in rng.uniform(-1, 1) }
+            XCTAssertEqual(conv.winogradTileSide(forInputOf: x.shape, mode: .inference), 4)
             _ = conv.forward(x, mode: .inference)
             conv.weight.value = Tensor(shape: conv.weight.value.shape) { _ in rng.uniform(-0.2, 0.2) }
-            XCTAssertLessThan(maxError(conv.forward(x, mode: .inference), reference(x, conv)), 1e-5)
+            XCTAssertLessThan(maxError(conv.forward(x, mode: .inference), reference(x, conv)), 5e-5)
+            // Same weights, the other tile: the F(4x4) planes must not serve F(2x2).
+            XCTAssertLessThan(maxError(conv.forward(x, mode: .training), reference(x, conv)), 1e-5)
 
             let bn = BatchNorm2D(name: "b", channels: 32)
             bn.runningMean.value = Tensor(shape: [32]) { _ in rng.uniform(-0.3, 0.3) }
@@ -128,31 +136,35 @@ final class WinogradTests: XCTestCase {
                 defer { conv.algorithm = .automatic }
                 return bn.forward(conv.forward(x, mode: .inference), mode: .inference)
             }
-            XCTAssertLessThan(maxAbsDifference(folded.inference(x), unfused()), 1e-5)
+            XCTAssertLessThan(maxAbsDifference(folded.inference(x), unfused()), 5e-5)
             bn.weight.value = Tensor(shape: [32]) { _ in rng.uniform(0.5, 1.5) }
-            XCTAssertLessThan(maxAbsDifference(folded.inference(x), unfused()), 1e-5)
+            XCTAssertLessThan(maxAbsDifference(folded.inference(x), unfused()), 5e-5)
             // The layer's own weights after the folded ones: the cache must not hand back folded filters.
-            XCTAssertLessThan(maxError(conv.forward(x, mode: .inference), reference(x, conv)), 1e-5)
+            XCTAssertLessThan(maxError(conv.forward(x, mode: .inference), reference(x, conv)), 5e-5)
         }
     }
 
-    /// Winograd is used only where it applies: 3x3, stride 1, at least 32 channels in eights, enough tiles.
+    /// Winograd is used only where it applies: 3x3, stride 1, at least 32 channels in eights, enough
+    /// tiles; inference takes 4x4 tiles where it has enough of them, training always 2x2.
     func testWinogradAppliesOnlyToItsShapes() {
         ParallelConfig.withWorkers(2) {
             var rng = RandomGenerator(seed: 8)
-            func conv(_ cin: Int, _ cout: Int, k: Int = 3, stride: Int = 1) -> Conv2D {
+            func side(_ cin: Int, _ cout: Int, k: Int = 3, stride: Int = 1, input: [Int],
+                      mode: ForwardMode = .inference) -> Int? {
                 let layer = Conv2D(name: "c", inChannels: cin, outChannels: cout, kernelSize: k, stride: stride,
                                    padding: k / 2, rng: &rng)
                 layer.algorithm = .automatic
-                return layer
+                return layer.winogradTileSide(forInputOf: input, mode: mode)
             }
-            XCTAssertTrue(conv(32, 32).runsWinograd(onInputOf: [1, 16, 16, 32]))
-            XCTAssertFalse(conv(32, 32, stride: 2).runsWinograd(onInputOf: [1, 16, 16, 32]))
-            XCTAssertFalse(conv(32, 32, k: 1).runsWinograd(onInputOf: [1, 16, 16, 32]))
-            XCTAssertFalse(conv(3, 32).runsWinograd(onInputOf: [1, 16, 16, 3]))
-            XCTAssertFalse(conv(16, 32).runsWinograd(onInputOf: [1, 16, 16, 16]), "16 input channels")
-            XCTAssertFalse(conv(32, 36).runsWinograd(onInputOf: [1, 16, 16, 32]), "36 outputs")
-            XCTAssertFalse(conv(32, 32).runsWinograd(onInputOf: [1, 4, 4, 32]), "4 tiles for 2 workers")
+            XCTAssertEqual(side(32, 32, input: [1, 32, 32, 32]), 4)
+            XCTAssertEqual(side(32, 32, input: [1, 32, 32, 32], mode: .training), 2)
+            XCTAssertEqual(side(32, 32, input: [1, 16, 16, 32]), 2, "16 4x4 tiles for 2 workers: 2x2 tiles")
+            XCTAssertNil(side(32, 32, input: [1, 4, 4, 32]), "4 tiles for 2 workers")
+            XCTAssertNil(side(32, 32, stride: 2, input: [1, 32, 32, 32]))
+            XCTAssertNil(side(32, 32, k: 1, input: [1, 32, 32, 32]))
+            XCTAssertNil(side(3, 32, input: [1, 32, 32, 3]))
+            XCTAssertNil(side(16, 32, input: [1, 32, 32, 16]), "16 input channels")
+            XCTAssertNil(side(32, 36, input: [1, 32, 32, 32]), "36 outputs")
         }
     }
 }

@@ -20,12 +20,13 @@
 // Inference can fuse a ReLU or a residual sum into the pass that adds the bias (ConvolutionEpilogue.swift),
 // and run through BatchNorm-folded weights (ConvBatchNorm.swift).
 //
-// Stride-1 3x3 convolutions with enough output tiles run as Winograd F(2x2, 3x3) instead of im2col
-// (Winograd.swift), forward and as dx: the filters' transform is kept per weights version.
+// Stride-1 3x3 convolutions with enough output tiles run as Winograd instead of im2col (Winograd.swift):
+// F(4x4, 3x3) at inference, F(2x2, 3x3) in training, forward and as dx; the filters' transform is kept
+// per weights version.
 
 /// How a convolution computes its products.
 public enum ConvolutionAlgorithm: Sendable {
-    /// Winograd F(2x2, 3x3) where it applies (`Conv2D.runsWinograd`), else im2col and GEMM.
+    /// Winograd where it applies (`Conv2D.winogradTileSide`), else im2col and GEMM.
     case automatic
     /// Always im2col and GEMM (the reference path of benchmarks and tests).
     case im2col
@@ -94,16 +95,21 @@ public final class Conv2D: Layer {
                             kernel: kernelSize, stride: stride, padding: padding)
     }
 
-    /// Whether a forward over an input of `shape` `[N, H, W, Cin]` runs as Winograd F(2x2, 3x3) on
-    /// the calling path (the worker count counts: each worker needs enough tiles).
-    public func runsWinograd(onInputOf shape: [Int]) -> Bool {
+    /// The output tile side of the Winograd convolution a `mode` forward over an input of `shape`
+    /// `[N, H, W, Cin]` runs on the calling path: 4 (F(4x4, 3x3), inference), 2 (F(2x2, 3x3)), or nil
+    /// for im2col. The worker count counts: each worker needs enough tiles.
+    public func winogradTileSide(forInputOf shape: [Int], mode: ForwardMode) -> Int? {
         precondition(shape.count == 4, "\(weight.name): input shape \(shape) is not [N, H, W, C]")
-        return runsWinograd(ConvGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: shape[3],
-                                         kernel: kernelSize, stride: stride, padding: padding), outputs: outChannels)
+        let g = ConvGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: shape[3],
+                             kernel: kernelSize, stride: stride, padding: padding)
+        return winogradTile(g, outputs: outChannels, mode: mode)?.side
     }
 
-    private func runsWinograd(_ g: ConvGeometry, outputs: Int) -> Bool {
-        algorithm == .automatic && Winograd.applies(to: g, outputs: outputs)
+    /// F(4x4, 3x3) for inference where it has the tiles, else F(2x2, 3x3) where that applies, else nil.
+    private func winogradTile(_ g: ConvGeometry, outputs: Int, mode: ForwardMode) -> WinogradTile? {
+        guard algorithm == .automatic else { return nil }
+        if mode == .inference && Winograd.applies(to: g, outputs: outputs, tile: .four) { return .four }
+        return Winograd.applies(to: g, outputs: outputs, tile: .two) ? .two : nil
     }
 
     /// Output rows per block: no more columns than `columnBlockElements`, and at least one block per worker.
@@ -116,7 +122,7 @@ public final class Conv2D: Layer {
     /// `[N, H, W, Cin] -> [N, Ho, Wo, Cout]`; a training forward keeps x for `backward`.
     public func forward(_ x: Tensor, mode: ForwardMode) -> Tensor {
         input = mode == .training ? x : nil
-        return convolve(x, weights: weight.value, bias: bias?.value, then: .plain, key: ownWeightsKey)
+        return convolve(x, weights: weight.value, bias: bias?.value, then: .plain, mode: mode, key: ownWeightsKey)
     }
 
     /// Names this layer's own weights as they are now, for the Winograd filter cache.
@@ -126,7 +132,8 @@ public final class Conv2D: Layer {
     /// pass over the output instead of two.
     public func inference(_ x: Tensor, then epilogue: ConvolutionEpilogue) -> Tensor {
         input = nil
-        return convolve(x, weights: weight.value, bias: bias?.value, then: epilogue, key: ownWeightsKey)
+        return convolve(x, weights: weight.value, bias: bias?.value, then: epilogue, mode: .inference,
+                        key: ownWeightsKey)
     }
 
     /// Drops what a training forward kept, for callers that run this layer's inference through
@@ -134,14 +141,15 @@ public final class Conv2D: Layer {
     func forgetTrainingCache() { input = nil }
 
     /// The convolution of `x` with `weights` (`[Cout, k, k, Cin]`, this layer's own or BatchNorm
-    /// folded into them) and `bias`, then `epilogue`; keeps nothing but the Winograd transform of
-    /// `weights`, reused while the caller passes the same `key` (which must change with the weights).
+    /// folded into them) and `bias`, then `epilogue`, for a `mode` forward; keeps nothing but the
+    /// Winograd transform of `weights`, reused while the caller passes the same `key` (which must
+    /// change with the weights).
     func convolve(_ x: Tensor, weights: Tensor, bias: Tensor?, then epilogue: ConvolutionEpilogue,
-                  key: [Int]) -> Tensor {
+                  mode: ForwardMode, key: [Int]) -> Tensor {
         let g = geometry(for: x)
         let shape = [g.batch, g.outHeight, g.outWidth, outChannels]
         if g.rows == 0 || x.count == 0 { return Tensor(shape: shape) }
-        let winograd = runsWinograd(g, outputs: outChannels) ? cachedWinogradFilters(weights, key: key) : nil
+        let winograd = winogradTile(g, outputs: outChannels, mode: mode).map { cachedWinogradFilters(weights, key: key, tile: $0) }
         return x.scalars.withUnsafeBufferPointer { xp in
             weights.scalars.withUnsafeBufferPointer { wp in
                 epilogue.withOutputPass(bias: bias, outputShape: shape) { pass in
@@ -152,11 +160,14 @@ public final class Conv2D: Layer {
         }
     }
 
-    /// The Winograd filters of `weights`, made again only when `key` differs from the last call's.
-    private func cachedWinogradFilters(_ weights: Tensor, key: [Int]) -> WinogradFilters {
-        if let winogradFilters, winogradFilters.key == key { return winogradFilters.filters }
+    /// The Winograd filters of `weights` for `tile`, made again only when `key` or `tile` differs
+    /// from the last call's.
+    private func cachedWinogradFilters(_ weights: Tensor, key: [Int], tile: WinogradTile) -> WinogradFilters {
+        if let winogradFilters, winogradFilters.key == key, winogradFilters.filters.tile == tile {
+            return winogradFilters.filters
+        }
         let filters = weights.scalars.withUnsafeBufferPointer {
-            WinogradFilters(weights: $0.baseAddress!, outChannels: outChannels, inChannels: inChannels)
+            WinogradFilters(weights: $0.baseAddress!, outChannels: outChannels, inChannels: inChannels, tile: tile)
         }
         winogradFilters = (key, filters)
         return filters
@@ -261,8 +272,8 @@ public final class Conv2D: Layer {
         let gt = ConvGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, channels: cout,
                               kernel: k, stride: 1, padding: k - 1 - padding)
         precondition(gt.outHeight == g.height && gt.outWidth == g.width, "transposed geometry mismatch")
-        if runsWinograd(gt, outputs: cin) {
-            let filters = cachedWinogradFilters(weight.value, key: ownWeightsKey)
+        if winogradTile(gt, outputs: cin, mode: .training) == .two {
+            let filters = cachedWinogradFilters(weight.value, key: ownWeightsKey, tile: .two)
             return dy.scalars.withUnsafeBufferPointer { dp in
                 Tensor(shape: [g.batch, g.height, g.width, cin], fillingUninitialized: { dx in
                     Winograd.convolve(dp.baseAddress!, gt, filters: filters, turned: true, pass: .none, into: dx)

@@ -43,7 +43,7 @@ public final class ConvBatchNorm {
         bn.forgetTrainingCache()
         let current = foldedWeights()
         return conv.convolve(x, weights: current.weight, bias: current.bias, then: epilogue,
-                             key: [1] + current.versions)
+                             mode: .inference, key: [1] + current.versions)
     }
 
     /// The change counts of every tensor the folded ones depend on.

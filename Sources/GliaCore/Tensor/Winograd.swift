@@ -15,25 +15,47 @@
 //
 // Rounding: the transforms only add, subtract and halve, and each output sums 16·Cin products instead
 // of 9·Cin; `WinogradTests` measures the error against float64 and holds it to the direct path's scale.
+//
+// Inference uses F(4x4, 3x3) where the output has enough 4x4 tiles (WinogradF4.swift: 36/144 of the
+// multiplies); training and dx keep F(2x2, 3x3).
 
-/// Whether, and how, a convolution runs as F(2x2, 3x3).
+/// The output tile of a Winograd convolution.
+enum WinogradTile: Sendable {
+    /// F(2x2, 3x3): 4x4 patches, 16 planes.
+    case two
+    /// F(4x4, 3x3): 6x6 patches, 36 planes.
+    case four
+
+    /// Output pixels per tile side.
+    var side: Int { self == .two ? 2 : 4 }
+    /// Positions of the transform: (side + 2)².
+    var planes: Int { self == .two ? 16 : 36 }
+}
+
+/// Whether, and how, a convolution runs as Winograd.
 enum Winograd {
     /// Minimum tiles per worker: below it the 16 thin GEMMs lose to one im2col GEMM.
     static let minimumTilesPerWorker = 16
-    /// Upper bound on one block's V and M scratch (floats), as im2col's column block.
+    /// Upper bound on one block's V and M scratch (floats): 2 MB, about a core's L2. Blocks of at least
+    /// 96 tiles (up to 14 MB for 512 channels, to pack each filter plane fewer times) measured no faster
+    /// in `glia bench models` (ResNet-18 inference 60-61 against 65-70 img/s).
     static let blockElements = 1 << 19
 
     /// Minimum input and output channels: with fewer, the GEMMs' K = Cin is too short to run at
     /// speed (16 -> 16 at batch 16 measured 54 ms against im2col's 50).
     static let minimumChannels = 32
 
-    /// True where `g` with `outputs` channels runs as Winograd: 3x3, stride 1, channels in
-    /// multiples of 8 and at least `minimumChannels`, and enough tiles for every worker.
-    static func applies(to g: ConvGeometry, outputs: Int) -> Bool {
+    /// True where `g` with `outputs` channels runs as Winograd with `tile`: 3x3, stride 1, channels
+    /// in multiples of 8 and at least `minimumChannels`, and enough tiles for every worker.
+    static func applies(to g: ConvGeometry, outputs: Int, tile: WinogradTile = .two) -> Bool {
         guard g.kernel == 3, g.stride == 1, g.channels % 8 == 0, outputs % 8 == 0,
               min(g.channels, outputs) >= minimumChannels else { return false }
-        let tiles = g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2)
-        return tiles >= minimumTilesPerWorker * ParallelConfig.workerCount
+        return tileCount(g, tile) >= minimumTilesPerWorker * ParallelConfig.workerCount
+    }
+
+    /// Tiles over the whole batch: N·⌈Ho/side⌉·⌈Wo/side⌉.
+    static func tileCount(_ g: ConvGeometry, _ tile: WinogradTile) -> Int {
+        g.batch * ((g.outHeight + tile.side - 1) / tile.side) * ((g.outWidth + tile.side - 1) / tile.side)
     }
 
     /// y[N, Ho, Wo, Cout] = conv(x, filters), then `pass` per output pixel; with `turned`, the
@@ -43,10 +65,11 @@ enum Winograd {
                          pass: OutputPass, into y: UnsafeMutablePointer<Float>) {
         let cin = turned ? filters.outChannels : filters.inChannels
         let cout = turned ? filters.inChannels : filters.outChannels
-        precondition(g.kernel == 3 && g.stride == 1 && cin == g.channels, "not a Winograd convolution")
-        let tilesHigh = (g.outHeight + 1) / 2, tilesWide = (g.outWidth + 1) / 2
-        let tiles = g.batch * tilesHigh * tilesWide
-        let perTile = 16 * (cin + cout)
+        let tile = filters.tile, planes = tile.planes
+        precondition(g.kernel == 3 && g.stride == 1 && cin == g.channels && !(turned && tile == .four),
+                     "not a Winograd convolution")
+        let tiles = tileCount(g, tile)
+        let perTile = planes * (cin + cout)
         let workers = ParallelConfig.workerCount
         let block = max(1, min(blockElements / perTile, (tiles + workers - 1) / workers))
         let blocks = (tiles + block - 1) / block
@@ -56,16 +79,23 @@ enum Winograd {
                 withThreadScratch(count: block * perTile) { scratch in
                     for index in range {
                         let first = index * block, count = min(tiles, first + block) - first
-                        let v = scratch, m = scratch + 16 * count * cin
-                        transformInput(x, g, tiles: first..<(first + count), into: v)
-                        for xi in 0..<16 {
+                        let v = scratch, m = scratch + planes * count * cin
+                        let range = first..<(first + count)
+                        switch tile {
+                        case .two: transformInput(x, g, tiles: range, into: v)
+                        case .four: transformInputF4(x, g, tiles: range, into: v)
+                        }
+                        for xi in 0..<planes {
                             // Forward: U_ξ is [Cout, Cin]; turned: plane turnedPlane(ξ) is [Cin', Cout'].
                             let plane = u + (turned ? WinogradFilters.turnedPlane(xi) : xi) * cout * cin
                             BLAS.gemm(transposeB: !turned, m: count, n: cout, k: cin,
                                       a: v + xi * count * cin, lda: cin, b: plane, ldb: turned ? cout : cin,
                                       c: m + xi * count * cout, ldc: cout)
                         }
-                        transformOutput(m, g, outputs: cout, tiles: first..<(first + count), pass: pass, into: y)
+                        switch tile {
+                        case .two: transformOutput(m, g, outputs: cout, tiles: range, pass: pass, into: y)
+                        case .four: transformOutputF4(m, g, outputs: cout, tiles: range, pass: pass, into: y)
+                        }
                     }
                 }
             }
@@ -73,9 +103,23 @@ enum Winograd {
     }
 
     /// The (image, tile row, tile column) of tile `t`.
-    private static func position(of t: Int, _ g: ConvGeometry) -> (b: Int, ty: Int, tx: Int) {
-        let tilesHigh = (g.outHeight + 1) / 2, tilesWide = (g.outWidth + 1) / 2
+    static func position(of t: Int, _ g: ConvGeometry, _ tile: WinogradTile) -> (b: Int, ty: Int, tx: Int) {
+        let tilesHigh = (g.outHeight + tile.side - 1) / tile.side, tilesWide = (g.outWidth + tile.side - 1) / tile.side
         return (t / (tilesHigh * tilesWide), (t / tilesWide) % tilesHigh, t % tilesWide)
+    }
+
+    /// Adds the pass's bias and residual to output pixel (b, oy, ox)'s channels `channel ..< channel + 8`,
+    /// applies its ReLU and stores them; pixels past the output (a partial last tile) are dropped.
+    @inline(__always)
+    static func finish(_ value: SIMD8<Float>, _ g: ConvGeometry, b: Int, oy: Int, ox: Int, channel: Int,
+                       outputs cout: Int, pass: OutputPass, into y: UnsafeMutablePointer<Float>) {
+        guard oy < g.outHeight, ox < g.outWidth else { return }
+        let row = (b * g.outHeight + oy) * g.outWidth + ox
+        var out = value
+        if let bias = pass.bias { out += loadEight(bias + channel) }
+        if let residual = pass.residual { out += loadEight(residual + row * cout + channel) }
+        if pass.relu { out.replace(with: 0, where: out .< 0) }
+        storeEight(out, y + row * cout + channel)
     }
 
     /// V[ξ, local tile, c] = (Bᵀ d B)[ξ] for each tile of `tiles`, 8 channels at a time.
@@ -84,7 +128,7 @@ enum Winograd {
         let (h, w, cin) = (g.height, g.width, g.channels)
         let plane = tiles.count * cin
         for t in tiles {
-            let (b, ty, tx) = position(of: t, g)
+            let (b, ty, tx) = position(of: t, g, .two)
             let y0 = 2 * ty - g.padding, x0 = 2 * tx - g.padding
             let image = x + b * h * w * cin
             let out = v + (t - tiles.lowerBound) * cin
@@ -93,7 +137,7 @@ enum Winograd {
                 @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> {
                     let iy = y0 + i, ix = x0 + j
                     if iy < 0 || iy >= h || ix < 0 || ix >= w { return SIMD8() }
-                    return load(image + (iy * w + ix) * cin + c)
+                    return loadEight(image + (iy * w + ix) * cin + c)
                 }
                 // Columns of Bᵀ d, one column j at a time, then each row of (Bᵀ d) times B.
                 let d00 = d(0, 0), d01 = d(0, 1), d02 = d(0, 2), d03 = d(0, 3)
@@ -106,10 +150,10 @@ enum Winograd {
                 let t30 = d10 - d30, t31 = d11 - d31, t32 = d12 - d32, t33 = d13 - d33
                 @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ e: SIMD8<Float>, _ f: SIMD8<Float>) {
                     let base = out + 4 * i * plane + c
-                    store(a - e, base)
-                    store(b + e, base + plane)
-                    store(e - b, base + 2 * plane)
-                    store(b - f, base + 3 * plane)
+                    storeEight(a - e, base)
+                    storeEight(b + e, base + plane)
+                    storeEight(e - b, base + 2 * plane)
+                    storeEight(b - f, base + 3 * plane)
                 }
                 row(0, t00, t01, t02, t03)
                 row(1, t10, t11, t12, t13)
@@ -124,61 +168,59 @@ enum Winograd {
     /// inside the output.
     private static func transformOutput(_ m: UnsafePointer<Float>, _ g: ConvGeometry, outputs cout: Int,
                                         tiles: Range<Int>, pass: OutputPass, into y: UnsafeMutablePointer<Float>) {
-        let (ho, wo) = (g.outHeight, g.outWidth)
         let plane = tiles.count * cout
         for t in tiles {
-            let (b, ty, tx) = position(of: t, g)
+            let (b, ty, tx) = position(of: t, g, .two)
             let oy = 2 * ty, ox = 2 * tx
             let tile = m + (t - tiles.lowerBound) * cout
             var c = 0
             while c < cout {
-                @inline(__always) func mv(_ i: Int, _ j: Int) -> SIMD8<Float> { load(tile + (4 * i + j) * plane + c) }
+                @inline(__always) func mv(_ i: Int, _ j: Int) -> SIMD8<Float> { loadEight(tile + (4 * i + j) * plane + c) }
                 // Rows of Aᵀ M (two), each a 4-vector over j.
                 let s0 = (mv(0, 0) + mv(1, 0) + mv(2, 0), mv(0, 1) + mv(1, 1) + mv(2, 1),
                           mv(0, 2) + mv(1, 2) + mv(2, 2), mv(0, 3) + mv(1, 3) + mv(2, 3))
                 let s1 = (mv(1, 0) - mv(2, 0) - mv(3, 0), mv(1, 1) - mv(2, 1) - mv(3, 1),
                           mv(1, 2) - mv(2, 2) - mv(3, 2), mv(1, 3) - mv(2, 3) - mv(3, 3))
-                @inline(__always) func put(_ value: SIMD8<Float>, _ dy: Int, _ dx: Int) {
-                    let py = oy + dy, px = ox + dx
-                    guard py < ho, px < wo else { return }
-                    let row = (b * ho + py) * wo + px
-                    var out = value
-                    if let bias = pass.bias { out += load(bias + c) }
-                    if let residual = pass.residual { out += load(residual + row * cout + c) }
-                    if pass.relu { out.replace(with: 0, where: out .< 0) }
-                    store(out, y + row * cout + c)
-                }
-                put(s0.0 + s0.1 + s0.2, 0, 0)
-                put(s0.1 - s0.2 - s0.3, 0, 1)
-                put(s1.0 + s1.1 + s1.2, 1, 0)
-                put(s1.1 - s1.2 - s1.3, 1, 1)
+                finish(s0.0 + s0.1 + s0.2, g, b: b, oy: oy, ox: ox, channel: c, outputs: cout, pass: pass, into: y)
+                finish(s0.1 - s0.2 - s0.3, g, b: b, oy: oy, ox: ox + 1, channel: c, outputs: cout, pass: pass, into: y)
+                finish(s1.0 + s1.1 + s1.2, g, b: b, oy: oy + 1, ox: ox, channel: c, outputs: cout, pass: pass, into: y)
+                finish(s1.1 - s1.2 - s1.3, g, b: b, oy: oy + 1, ox: ox + 1, channel: c, outputs: cout, pass: pass, into: y)
                 c += 8
             }
         }
     }
 }
 
-/// A convolution's 3x3 filters in the Winograd domain, U = G g Gᵀ: `[16, Cout, Cin]`.
+/// A convolution's 3x3 filters in the Winograd domain, U = G g Gᵀ: `[planes, Cout, Cin]`.
 ///
-/// The same planes serve dx, the convolution of dy with the filters turned around (Conv2D.swift):
+/// F(2x2, 3x3)'s planes also serve dx, the convolution of dy with the filters turned around (Conv2D.swift):
 /// turning g by 180° turns G g Gᵀ into Q (G g Gᵀ) Qᵀ with Q swapping rows 0 and 3 (G's middle rows
 /// are symmetric), so plane ξ = (i, j) of the turned filters is plane (q(i), q(j)) read transposed.
 struct WinogradFilters {
     let outChannels: Int, inChannels: Int
+    let tile: WinogradTile
     let values: [Float]
 
-    /// Transforms `weights` `[Cout, 3, 3, Cin]` (OHWI), 8 input channels at a time (Cin % 8 == 0).
-    init(weights: UnsafePointer<Float>, outChannels: Int, inChannels: Int) {
+    /// Transforms `weights` `[Cout, 3, 3, Cin]` (OHWI) for `tile` (Cin % 8 == 0).
+    init(weights: UnsafePointer<Float>, outChannels: Int, inChannels: Int, tile: WinogradTile = .two) {
         precondition(inChannels % 8 == 0, "Winograd filters need input channels in eights, got \(inChannels)")
-        self.outChannels = outChannels; self.inChannels = inChannels
+        self.outChannels = outChannels; self.inChannels = inChannels; self.tile = tile
+        switch tile {
+        case .two: values = Self.transformF2(weights, outChannels: outChannels, inChannels: inChannels)
+        case .four: values = Self.transformF4(weights, outChannels: outChannels, inChannels: inChannels)
+        }
+    }
+
+    /// U = G g Gᵀ (4x4) for every filter, 8 input channels at a time: `[16, Cout, Cin]`.
+    static func transformF2(_ weights: UnsafePointer<Float>, outChannels: Int, inChannels: Int) -> [Float] {
         let plane = outChannels * inChannels
-        values = [Float](unsafeUninitializedCapacity: 16 * plane) { u, count in
+        return [Float](unsafeUninitializedCapacity: 16 * plane) { u, count in
             let u = u.baseAddress!
             for o in 0..<outChannels {
                 var ci = 0
                 while ci < inChannels {
                     @inline(__always) func g(_ ky: Int, _ kx: Int) -> SIMD8<Float> {
-                        load(weights + ((o * 3 + ky) * 3 + kx) * inChannels + ci)
+                        loadEight(weights + ((o * 3 + ky) * 3 + kx) * inChannels + ci)
                     }
                     // The columns kx of t = G g, four rows each; then row i of t times Gᵀ.
                     @inline(__always) func column(_ kx: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
@@ -187,10 +229,10 @@ struct WinogradFilters {
                     }
                     @inline(__always) func row(_ i: Int, _ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>) {
                         let base = u + 4 * i * plane + o * inChannels + ci
-                        store(r0, base)
-                        store((r0 + r1 + r2) * 0.5, base + plane)
-                        store((r0 - r1 + r2) * 0.5, base + 2 * plane)
-                        store(r2, base + 3 * plane)
+                        storeEight(r0, base)
+                        storeEight((r0 + r1 + r2) * 0.5, base + plane)
+                        storeEight((r0 - r1 + r2) * 0.5, base + 2 * plane)
+                        storeEight(r2, base + 3 * plane)
                     }
                     let c0 = column(0), c1 = column(1), c2 = column(2)
                     row(0, c0.0, c1.0, c2.0)
@@ -211,14 +253,17 @@ struct WinogradFilters {
     }
 }
 
-@inline(__always) private func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+/// Eight floats from `p`, which need not be aligned (the Winograd transforms' channel runs).
+@inline(__always) func loadEight(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-@inline(__always) private func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+/// Eight floats from `p`, which need not be aligned.
+@inline(__always) func loadEight(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-@inline(__always) private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+/// Stores eight floats at `p`, which need not be aligned.
+@inline(__always) func storeEight(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
