@@ -69,6 +69,26 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
+    /// Few output rows (a deep layer at batch 1): the workers split the output channels, in sixteens
+    /// with a partial last group, and the fused pass still sees every row and channel.
+    func testFewRowsSplitTheOutputChannelsAcrossWorkers() {
+        ParallelConfig.withWorkers(2) {
+            for (i, (cin, cout, k, s, p, shape)) in [(8, 72, 3, 2, 1, [1, 6, 5, 8]), (16, 64, 1, 1, 0, [1, 4, 4, 16]),
+                                                     (8, 80, 3, 1, 1, [2, 3, 3, 8])].enumerated() {
+                let x = GradientCheck.randomTensor(shape, seed: UInt64(40 + i))
+                let conv = makeConv(cin, cout, k: k, s: s, p: p, seed: UInt64(i))
+                let reference = referenceForward(x, conv)
+                XCTAssertLessThan(maxAbsDifference(conv.forward(x, mode: .inference), reference), 1e-5, "case \(i)")
+                let residual = GradientCheck.randomTensor(reference.shape, seed: UInt64(50 + i))
+                var expected = reference
+                expected.add(residual)
+                expected = Tensor(shape: expected.shape, scalars: expected.scalars.map { max($0, 0) })
+                XCTAssertLessThan(maxAbsDifference(conv.inference(x, then: .addThenReLU(residual)), expected), 1e-5,
+                                  "case \(i), fused")
+            }
+        }
+    }
+
     func testGradients() {
         for (i, (cin, cout, k, s, p, shape)) in configurations.enumerated() {
             for block in [Conv2D.defaultColumnBlockElements, 60] {

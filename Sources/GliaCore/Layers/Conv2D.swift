@@ -189,6 +189,9 @@ public final class Conv2D: Layer {
                          outputs nOut: Int, pass: OutputPass) -> Tensor {
         let patch = g.patch, rows = g.rows
         let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
+        if splitsOutputChannels(rows: rows, outputs: nOut, patch: patch) {
+            return loweredAcrossOutputChannels(x, g, weights: weights, outputs: nOut, pass: pass)
+        }
         let block = blockRows(g), blocks = (rows + block - 1) / block
         return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
             parallelFor(blocks, minimumChunk: 1) { range in
@@ -206,6 +209,46 @@ public final class Conv2D: Layer {
                 }
             }
         })
+    }
+
+    /// Fewest output rows per worker for `lowered` to split rows; below it (deep layers at batch 1:
+    /// 64 rows for ResNet's layer4) each worker would pack all the weights for a thin slice of rows, so
+    /// the workers split the output channels instead and each packs only its share.
+    static let minimumRowsPerWorker = 128
+
+    /// Whether `lowered` splits the output channels over the workers instead of the rows.
+    private func splitsOutputChannels(rows: Int, outputs nOut: Int, patch: Int) -> Bool {
+        let workers = ParallelConfig.workerCount
+        return workers > 1 && rows < Self.minimumRowsPerWorker * workers && nOut >= 32 * workers
+            && rows * patch <= columnBlockElements * workers
+    }
+
+    /// `lowered` for few rows: im2col once, then each worker multiplies all rows by a contiguous run of
+    /// output channels (in sixteens, OpenBLAS's widest kernel), and the output pass runs once at the end.
+    private func loweredAcrossOutputChannels(_ x: UnsafePointer<Float>, _ g: ConvGeometry,
+                                             weights: UnsafePointer<Float>, outputs nOut: Int,
+                                             pass: OutputPass) -> Tensor {
+        let patch = g.patch, rows = g.rows
+        let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
+        var col = [Float]()
+        if !pointwise {
+            col = [Float](unsafeUninitializedCapacity: rows * patch) { buffer, count in
+                im2col(x, g, rows: 0..<rows, into: buffer.baseAddress!)
+                count = rows * patch
+            }
+        }
+        return col.withUnsafeBufferPointer { cp in
+            let a = pointwise ? x : cp.baseAddress!
+            return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
+                let groups = (nOut + 15) / 16
+                parallelFor(groups, minimumChunk: 1) { range in
+                    let c0 = range.lowerBound * 16, c1 = min(nOut, range.upperBound * 16)
+                    BLAS.gemm(transposeB: true, m: rows, n: c1 - c0, k: patch, a: a, lda: patch,
+                              b: weights + c0 * patch, ldb: patch, c: y + c0, ldc: nOut)
+                }
+                pass.apply(to: y, firstRow: 0, rows: rows, width: nOut)
+            })
+        }
     }
 
     /// Accumulates dW (and db) unless frozen; returns dL/dx, or an empty tensor when
