@@ -122,6 +122,13 @@ enum Winograd {
         storeEight(out, y + row * cout + channel)
     }
 
+    /// Channels `c ..< c + 8` of pixel (iy, ix) of one image of `g`'s input, zero in the padding.
+    @inline(__always)
+    static func pixel(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ iy: Int, _ ix: Int, _ c: Int) -> SIMD8<Float> {
+        if iy < 0 || iy >= g.height || ix < 0 || ix >= g.width { return SIMD8() }
+        return loadEight(image + (iy * g.width + ix) * g.channels + c)
+    }
+
     /// V[ξ, local tile, c] = (Bᵀ d B)[ξ] for each tile of `tiles`, 8 channels at a time.
     private static func transformInput(_ x: UnsafePointer<Float>, _ g: ConvGeometry, tiles: Range<Int>,
                                        into v: UnsafeMutablePointer<Float>) {
@@ -134,11 +141,7 @@ enum Winograd {
             let out = v + (t - tiles.lowerBound) * cin
             var c = 0
             while c < cin {
-                @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> {
-                    let iy = y0 + i, ix = x0 + j
-                    if iy < 0 || iy >= h || ix < 0 || ix >= w { return SIMD8() }
-                    return loadEight(image + (iy * w + ix) * cin + c)
-                }
+                @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> { pixel(image, g, y0 + i, x0 + j, c) }
                 // Columns of Bᵀ d, one column j at a time, then each row of (Bᵀ d) times B.
                 let d00 = d(0, 0), d01 = d(0, 1), d02 = d(0, 2), d03 = d(0, 3)
                 let d10 = d(1, 0), d11 = d(1, 1), d12 = d(1, 2), d13 = d(1, 3)

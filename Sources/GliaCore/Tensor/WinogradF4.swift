@@ -48,11 +48,7 @@ extension Winograd {
                 let out = v + (tile - tiles.lowerBound) * cin
                 var c = 0
                 while c < cin {
-                    @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> {
-                        let iy = y0 + i, ix = x0 + j
-                        if iy < 0 || iy >= h || ix < 0 || ix >= w { return SIMD8() }
-                        return loadEight(image + (iy * w + ix) * cin + c)
-                    }
+                    @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> { pixel(image, g, y0 + i, x0 + j, c) }
                     for j in 0..<6 {
                         let r = inputColumn(d(0, j), d(1, j), d(2, j), d(3, j), d(4, j), d(5, j))
                         t[j] = r.0; t[6 + j] = r.1; t[12 + j] = r.2; t[18 + j] = r.3; t[24 + j] = r.4; t[30 + j] = r.5
