@@ -190,7 +190,7 @@ public final class Conv2D: Layer {
         let patch = g.patch, rows = g.rows
         let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
         if splitsOutputChannels(rows: rows, outputs: nOut, patch: patch) {
-            return loweredAcrossOutputChannels(x, g, weights: weights, outputs: nOut, pass: pass)
+            return loweredAcrossOutputChannels(x, g, pointwise: pointwise, weights: weights, outputs: nOut, pass: pass)
         }
         let block = blockRows(g), blocks = (rows + block - 1) / block
         return Tensor(shape: [g.batch, g.outHeight, g.outWidth, nOut], fillingUninitialized: { y in
@@ -225,11 +225,10 @@ public final class Conv2D: Layer {
 
     /// `lowered` for few rows: im2col once, then each worker multiplies all rows by a contiguous run of
     /// output channels (in sixteens, OpenBLAS's widest kernel), and the output pass runs once at the end.
-    private func loweredAcrossOutputChannels(_ x: UnsafePointer<Float>, _ g: ConvGeometry,
+    private func loweredAcrossOutputChannels(_ x: UnsafePointer<Float>, _ g: ConvGeometry, pointwise: Bool,
                                              weights: UnsafePointer<Float>, outputs nOut: Int,
                                              pass: OutputPass) -> Tensor {
         let patch = g.patch, rows = g.rows
-        let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
         var col = [Float]()
         if !pointwise {
             col = [Float](unsafeUninitializedCapacity: rows * patch) { buffer, count in

@@ -47,7 +47,7 @@ enum Winograd {
 
     /// True where `g` with `outputs` channels runs as Winograd with `tile`: 3x3, stride 1, channels
     /// in multiples of 8 and at least `minimumChannels`, and enough tiles for every worker.
-    static func applies(to g: ConvGeometry, outputs: Int, tile: WinogradTile = .two) -> Bool {
+    static func applies(to g: ConvGeometry, outputs: Int, tile: WinogradTile) -> Bool {
         guard g.kernel == 3, g.stride == 1, g.channels % 8 == 0, outputs % 8 == 0,
               min(g.channels, outputs) >= minimumChannels else { return false }
         return tileCount(g, tile) >= minimumTilesPerWorker * ParallelConfig.workerCount
@@ -80,10 +80,10 @@ enum Winograd {
                     for index in range {
                         let first = index * block, count = min(tiles, first + block) - first
                         let v = scratch, m = scratch + planes * count * cin
-                        let range = first..<(first + count)
+                        let span = first..<(first + count)
                         switch tile {
-                        case .two: transformInput(x, g, tiles: range, into: v)
-                        case .four: transformInputF4(x, g, tiles: range, into: v)
+                        case .two: transformInput(x, g, tiles: span, into: v)
+                        case .four: transformInputF4(x, g, tiles: span, into: v)
                         }
                         for xi in 0..<planes {
                             // Forward: U_ξ is [Cout, Cin]; turned: plane turnedPlane(ξ) is [Cin', Cout'].
@@ -93,8 +93,8 @@ enum Winograd {
                                       c: m + xi * count * cout, ldc: cout)
                         }
                         switch tile {
-                        case .two: transformOutput(m, g, outputs: cout, tiles: range, pass: pass, into: y)
-                        case .four: transformOutputF4(m, g, outputs: cout, tiles: range, pass: pass, into: y)
+                        case .two: transformOutput(m, g, outputs: cout, tiles: span, pass: pass, into: y)
+                        case .four: transformOutputF4(m, g, outputs: cout, tiles: span, pass: pass, into: y)
                         }
                     }
                 }
