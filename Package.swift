@@ -27,7 +27,10 @@ let package = Package(
         // search path that only a target's include/ folder can give (see Sources/CNIfTI/include/CNIfTI.h).
         .target(name: "CNIfTI", linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z")]),
 
-        .target(name: "GliaCore", dependencies: ["COpenBLAS"]),
+        // Vector kernels built for AVX-512 and for AVX2, chosen at run time (Sources/CKernels/include/CKernels.h).
+        .target(name: "CKernels"),
+
+        .target(name: "GliaCore", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "GliaData", dependencies: ["GliaCore", "CTIFF", "CNIfTI"]),
         .target(
             name: "GliaTraining",

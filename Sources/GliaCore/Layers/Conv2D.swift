@@ -22,7 +22,9 @@
 //
 // Stride-1 3x3 convolutions with enough output tiles run as Winograd instead of im2col (Winograd.swift):
 // F(4x4, 3x3) at inference, F(2x2, 3x3) in training, forward and as dx; the filters' transform is kept
-// per weights version.
+// per weights version. Other stride-1 convolutions with at most 32 output channels (the ResUNet's
+// full-resolution layers, forward and dx) run as direct AVX-512 or AVX2 kernels where the CPU has
+// them (DirectConvolution.swift). The weight gradient is im2col on every path.
 
 /// How a convolution computes its products.
 public enum ConvolutionAlgorithm: Sendable {
@@ -54,8 +56,13 @@ public final class Conv2D: Layer {
     /// Upper bound on the im2col buffer (floats) per block of output rows; at least one row is done
     /// at a time. Smaller saves memory, larger gives GEMM longer panels.
     public var columnBlockElements = Conv2D.defaultColumnBlockElements
-    /// How forward and dx are computed; the weight gradient is always im2col.
+    /// How forward and dx are computed (`.im2col` also turns the direct kernels off); the weight
+    /// gradient is always im2col.
     public var algorithm = ConvolutionAlgorithm.processDefault
+    /// Floats per vector of the direct convolution (DirectConvolution.swift) for stride-1 layers with
+    /// few output channels: 16 (AVX-512), 8 (AVX2), 0 (never direct). Capped by what the CPU runs;
+    /// `GLIA_DIRECT_CONVOLUTION=avx2` or `=off` sets every new layer's. Only with `.automatic`.
+    public var directVectorWidth = DirectConvolution.processWidth
     private var input: Tensor?
     /// The Winograd transform of the weights last convolved with, and the key they were made for.
     private var winogradFilters: (key: [Int], filters: WinogradFilters)?
@@ -103,6 +110,24 @@ public final class Conv2D: Layer {
         let g = ConvGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: shape[3],
                              kernel: kernelSize, stride: stride, padding: padding)
         return winogradTile(g, outputs: outChannels, mode: mode)?.side
+    }
+
+    /// The vector width, in floats, of the direct convolution a forward over an input of `shape`
+    /// `[N, H, W, Cin]` runs (16 or 8), or nil where it does not run directly.
+    public func directConvolutionWidth(forInputOf shape: [Int], mode: ForwardMode) -> Int? {
+        precondition(shape.count == 4, "\(weight.name): input shape \(shape) is not [N, H, W, C]")
+        let g = ConvGeometry(batch: shape[0], height: shape[1], width: shape[2], channels: shape[3],
+                             kernel: kernelSize, stride: stride, padding: padding)
+        if winogradTile(g, outputs: outChannels, mode: mode) != nil { return nil }
+        return directWidth(g, outputs: outChannels)
+    }
+
+    /// The direct convolution's vector width for `g` with `outputs` channels, or nil for im2col.
+    private func directWidth(_ g: ConvGeometry, outputs: Int) -> Int? {
+        let width = DirectConvolution.usableWidth(directVectorWidth)
+        guard algorithm == .automatic, width > 0, DirectConvolution.applies(to: g, outputs: outputs, width: width)
+        else { return nil }
+        return width
     }
 
     /// F(4x4, 3x3) for inference where it has the tiles, else F(2x2, 3x3) where that applies, else nil.
@@ -187,6 +212,9 @@ public final class Conv2D: Layer {
     /// it is in cache.
     private func lowered(_ x: UnsafePointer<Float>, _ g: ConvGeometry, weights: UnsafePointer<Float>,
                          outputs nOut: Int, pass: OutputPass) -> Tensor {
+        if let width = directWidth(g, outputs: nOut) {
+            return DirectConvolution.convolve(x, g, weights: weights, outputs: nOut, pass: pass, width: width)
+        }
         let patch = g.patch, rows = g.rows
         let pointwise = g.kernel == 1 && g.stride == 1 && g.padding == 0
         if splitsOutputChannels(rows: rows, outputs: nOut, patch: patch) {
